@@ -1,0 +1,450 @@
+/*
+ * compile.c - the function-body compiler: driver, readers, the operand and
+ * control stacks, and code emission. The per-instruction cases are in
+ * compile_ops.c. See compile.h for the virtual-stack design.
+ */
+#include "compile.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A function may not need more than this many slots (params, locals and
+ * temps): 8 MiB of value stack per frame. */
+#define MAX_FRAME_SLOTS (1u << 20)
+
+_Noreturn void cfail(compiler *c, wasm_err code, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *name = c->m->func_names ? c->m->func_names[c->func_index] : NULL;
+    wasm_error_set(c->err, code, c->op_offset, "function %u%s%s%s: %s",
+                   c->func_index, name ? " (" : "", name ? name : "",
+                   name ? ")" : "", msg);
+    if (c->err)
+        c->err->func_index = c->func_index;
+    longjmp(c->fail, 1);
+}
+
+/* ---- readers ---------------------------------------------------------- */
+
+uint8_t rd_byte(compiler *c)
+{
+    if (c->p >= c->end)
+        cfail(c, WASM_ERR_MALFORMED, "unexpected end of function body");
+    return *c->p++;
+}
+
+static uint64_t rd_leb(compiler *c, unsigned bits, bool is_signed)
+{
+    uint64_t result = 0;
+    unsigned shift = 0;
+    uint8_t b;
+    for (;;) {
+        b = rd_byte(c);
+        if (shift + 7 >= bits) {
+            /* Last possible byte: no continuation, unused bits must be a
+             * sign extension (signed) or zero (unsigned). */
+            unsigned used = bits - shift;
+            if (b & 0x80)
+                cfail(c, WASM_ERR_MALFORMED, "integer representation too long");
+            uint8_t extra = (uint8_t)(b & 0x7F) >> (used < 7 ? used : 7);
+            if (used < 7) {
+                bool neg = is_signed && (b & (1u << (used - 1)));
+                uint8_t want = neg ? (uint8_t)(0x7F >> used) : 0;
+                if (extra != want)
+                    cfail(c, WASM_ERR_MALFORMED, "integer too large");
+            }
+            result |= (uint64_t)(b & 0x7F) << shift;
+            shift += 7;
+            break;
+        }
+        result |= (uint64_t)(b & 0x7F) << shift;
+        shift += 7;
+        if (!(b & 0x80))
+            break;
+    }
+    if (is_signed && shift < 64 && (b & 0x40))
+        result |= ~0ull << shift;
+    return result;
+}
+
+uint32_t rd_u32(compiler *c) { return (uint32_t)rd_leb(c, 32, false); }
+int32_t rd_s32(compiler *c) { return (int32_t)(uint32_t)rd_leb(c, 32, true); }
+int64_t rd_s64(compiler *c) { return (int64_t)rd_leb(c, 64, true); }
+int64_t rd_s33(compiler *c) { return (int64_t)rd_leb(c, 33, true); }
+
+wasm_valtype rd_valtype(compiler *c)
+{
+    uint8_t b = rd_byte(c);
+    switch (b) {
+    case WASM_I32: case WASM_I64: case WASM_F32: case WASM_F64:
+    case WASM_FUNCREF: case WASM_EXTERNREF:
+        return (wasm_valtype)b;
+    case WASM_V128:
+        cfail(c, WASM_ERR_UNSUPPORTED, "SIMD (v128) is not supported yet");
+    default:
+        cfail(c, WASM_ERR_MALFORMED, "malformed value type 0x%02x", b);
+    }
+}
+
+/* ---- growable arrays ---------------------------------------------------- */
+
+static void *grow_array(compiler *c, void *p, uint32_t *cap, uint32_t need,
+                        size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    uint32_t ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > UINT32_MAX / 2)
+            cfail(c, WASM_ERR_LIMIT, "function too large");
+        ncap *= 2;
+    }
+    void *np = realloc(p, (size_t)ncap * elem);
+    if (!np)
+        cfail(c, WASM_ERR_NOMEM, "out of memory compiling");
+    *cap = ncap;
+    return np;
+}
+
+uint32_t *scratch_words(compiler *c, uint32_t n)
+{
+    c->scratch = grow_array(c, c->scratch, &c->scratch_cap, n ? n : 1,
+                            sizeof *c->scratch);
+    return c->scratch;
+}
+
+/* ---- operand stack ---------------------------------------------------- */
+
+void push_entry(compiler *c, vval v)
+{
+    c->vs = grow_array(c, c->vs, &c->vs_cap, c->vs_n + 1, sizeof *c->vs);
+    c->vs[c->vs_n++] = v;
+    if (c->vs_n > c->max_height) {
+        c->max_height = c->vs_n;
+        if (c->tbase + c->max_height > MAX_FRAME_SLOTS)
+            cfail(c, WASM_ERR_LIMIT, "function needs more than %u stack slots",
+                  MAX_FRAME_SLOTS);
+    }
+}
+
+void push_temp(compiler *c, wasm_valtype t)
+{
+    push_entry(c, (vval){t, K_TEMP, home(c, c->vs_n), 0});
+}
+
+vval pop_any(compiler *c)
+{
+    ctrl *f = &c->cs[c->cs_n - 1];
+    if (c->vs_n == f->height) {
+        if (f->unreachable)
+            return (vval){T_UNKNOWN, K_TEMP, home(c, c->vs_n), 0};
+        cfail(c, WASM_ERR_INVALID, "type mismatch: operand stack is empty");
+    }
+    return c->vs[--c->vs_n];
+}
+
+vval pop_expect(compiler *c, wasm_valtype t)
+{
+    vval v = pop_any(c);
+    if (v.type != t && v.type != T_UNKNOWN && t != T_UNKNOWN)
+        cfail(c, WASM_ERR_INVALID, "type mismatch: expected %s, found %s",
+              wasm_valtype_name(t), wasm_valtype_name(v.type));
+    return v;
+}
+
+/* Checks that the top n entries match types without popping (br_table). */
+void check_top(compiler *c, const wasm_valtype *types, uint32_t n)
+{
+    ctrl *f = &c->cs[c->cs_n - 1];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t depth = n - i; /* 1 = top */
+        if (c->vs_n < f->height + depth) {
+            if (f->unreachable)
+                continue;
+            cfail(c, WASM_ERR_INVALID, "type mismatch: operand stack too short");
+        }
+        wasm_valtype have = c->vs[c->vs_n - depth].type;
+        if (have != types[i] && have != T_UNKNOWN)
+            cfail(c, WASM_ERR_INVALID, "type mismatch: expected %s, found %s",
+                  wasm_valtype_name(types[i]), wasm_valtype_name(have));
+    }
+}
+
+void set_unreachable(compiler *c)
+{
+    ctrl *f = &c->cs[c->cs_n - 1];
+    c->vs_n = f->height;
+    f->unreachable = true;
+    c->last_dst = NO_POS;
+    c->cmp.valid = false;
+}
+
+/* ---- control stack ---------------------------------------------------- */
+
+void push_ctrl(compiler *c, uint8_t op, uint32_t nparams,
+               const wasm_valtype *params, uint32_t nresults,
+               const wasm_valtype *results)
+{
+    c->cs = grow_array(c, c->cs, &c->cs_cap, c->cs_n + 1, sizeof *c->cs);
+    ctrl *f = &c->cs[c->cs_n++];
+    memset(f, 0, sizeof *f);
+    f->op = op;
+    f->height = c->vs_n; /* the params are popped already */
+    f->nparams = nparams;
+    f->params = params;
+    f->nresults = nresults;
+    f->results = results;
+    f->patches = NO_POS;
+    f->else_site = NO_POS;
+    /* Inside unreachable code a block validates normally but emits nothing. */
+    if (c->cs_n > 1) {
+        ctrl *parent = &c->cs[c->cs_n - 2];
+        f->dead = parent->unreachable || parent->dead;
+    }
+}
+
+ctrl *label(compiler *c, uint32_t depth)
+{
+    if (depth >= c->cs_n)
+        cfail(c, WASM_ERR_INVALID, "unknown label %u", depth);
+    return &c->cs[c->cs_n - 1 - depth];
+}
+
+uint32_t label_arity(const ctrl *f) { return f->op == 0x03 ? f->nparams : f->nresults; }
+const wasm_valtype *label_types(const ctrl *f) { return f->op == 0x03 ? f->params : f->results; }
+
+/* ---- emission --------------------------------------------------------- */
+
+void emit_w(compiler *c, uint32_t w)
+{
+    c->code = grow_array(c, c->code, &c->code_cap, c->code_n + 1, sizeof *c->code);
+    c->code[c->code_n++] = w;
+}
+
+uint32_t emit_op(compiler *c, wasm_iop op)
+{
+    uint32_t at = c->code_n;
+    emit_w(c, (uint32_t)c->handlers[op]);
+    c->last_dst = NO_POS;
+    c->cmp.valid = false;
+    return at;
+}
+
+/* Writes the entry at stack position pos into its home slot. */
+void materialize(compiler *c, uint32_t pos)
+{
+    vval *v = &c->vs[pos];
+    uint32_t dst = home(c, pos);
+    if (v->kind == K_LOCAL) {
+        emit_op(c, IOP_copy);
+        emit_w(c, dst);
+        emit_w(c, v->slot);
+    } else if (v->kind == K_CONST) {
+        if (v->imm >> 32) {
+            emit_op(c, IOP_const64);
+            emit_w(c, dst);
+            emit_w(c, (uint32_t)v->imm);
+            emit_w(c, (uint32_t)(v->imm >> 32));
+        } else {
+            emit_op(c, IOP_const32);
+            emit_w(c, dst);
+            emit_w(c, (uint32_t)v->imm);
+        }
+    }
+    v->kind = K_TEMP;
+    v->slot = dst;
+}
+
+void materialize_all(compiler *c)
+{
+    for (uint32_t i = 0; i < c->vs_n; i++)
+        if (c->vs[i].kind != K_TEMP)
+            materialize(c, i);
+}
+
+/* The slot an instruction reads the entry at pos from (constants are
+ * materialised first). */
+uint32_t operand_slot(compiler *c, uint32_t pos)
+{
+    if (c->vs[pos].kind == K_CONST)
+        materialize(c, pos);
+    return c->vs[pos].slot;
+}
+
+/* Branch offsets are relative to their own word. A forward branch's word
+ * temporarily links to the previous unpatched site of the same label. */
+void emit_branch_to(compiler *c, ctrl *target, uint32_t site)
+{
+    if (target->op == 0x03) {
+        c->code[site] = (uint32_t)((int32_t)target->loop_pc - (int32_t)site);
+    } else {
+        c->code[site] = target->patches;
+        target->patches = site;
+    }
+}
+
+void patch_chain(compiler *c, uint32_t head, uint32_t target)
+{
+    while (head != NO_POS) {
+        uint32_t next = c->code[head];
+        c->code[head] = (uint32_t)((int32_t)target - (int32_t)head);
+        head = next;
+    }
+}
+
+/* Do the values a branch to target carries sit anywhere but their slots? */
+bool label_needs_copies(compiler *c, ctrl *target)
+{
+    uint32_t n = label_arity(target);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t pos = c->vs_n - n + i;
+        vval *v = &c->vs[pos];
+        if (v->kind != K_TEMP || v->slot != home(c, target->height + i))
+            return true;
+    }
+    return false;
+}
+
+/* Copies the branch values into the target's slots, bottom up (never
+ * overwrites a source not yet read: destinations are at or below them). */
+void emit_label_copies(compiler *c, ctrl *target)
+{
+    uint32_t n = label_arity(target);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t pos = c->vs_n - n + i;
+        vval *v = &c->vs[pos];
+        uint32_t dst = home(c, target->height + i);
+        if (v->kind == K_CONST) {
+            emit_op(c, v->imm >> 32 ? IOP_const64 : IOP_const32);
+            emit_w(c, dst);
+            emit_w(c, (uint32_t)v->imm);
+            if (v->imm >> 32)
+                emit_w(c, (uint32_t)(v->imm >> 32));
+        } else if (v->slot != dst) {
+            emit_op(c, IOP_copy);
+            emit_w(c, dst);
+            emit_w(c, v->slot);
+        }
+    }
+}
+
+/* Copies the function's results to fp[0..n) and returns. */
+void emit_return(compiler *c)
+{
+    uint32_t n = c->ft->nresults;
+    if (n == 0) {
+        emit_op(c, IOP_return0);
+    } else if (n == 1) {
+        uint32_t s = operand_slot(c, c->vs_n - 1);
+        emit_op(c, IOP_return1);
+        emit_w(c, s);
+    } else {
+        /* All sources in temps (at or above their destinations): the
+         * handler's in-order copy is then safe. */
+        for (uint32_t i = c->vs_n - n; i < c->vs_n; i++)
+            if (c->vs[i].kind != K_TEMP)
+                materialize(c, i);
+        emit_op(c, IOP_returnn);
+        emit_w(c, n);
+        for (uint32_t i = c->vs_n - n; i < c->vs_n; i++)
+            emit_w(c, c->vs[i].slot);
+    }
+}
+
+/* ---- driver ------------------------------------------------------------ */
+
+static wasm_err compile_function(compiler *c, wasm_module *m, uint32_t def)
+{
+    wasm_func_def *fd = &m->func_defs[def];
+    c->func_index = m->nfunc_imports + def;
+    c->ft = &m->types[fd->type_index];
+    c->p = m->bytes + fd->code_offset;
+    c->end = c->p + fd->code_size;
+    c->op_offset = fd->code_offset;
+    c->vs_n = c->cs_n = c->code_n = c->max_height = 0;
+    c->last_dst = NO_POS;
+    c->cmp.valid = false;
+
+    if (setjmp(c->fail))
+        return c->err ? c->err->code : WASM_ERR_INVALID;
+
+    uint64_t nlocals = (uint64_t)c->ft->nparams + fd->nlocals;
+    if (nlocals > MAX_FRAME_SLOTS)
+        cfail(c, WASM_ERR_LIMIT, "too many locals (%llu)", (unsigned long long)nlocals);
+    c->nlocals = (uint32_t)nlocals;
+    c->tbase = c->nlocals;
+    uint32_t cap = 0;
+    c->local_types = grow_array(c, c->local_types, &cap, c->nlocals + 1,
+                                sizeof *c->local_types);
+    if (c->ft->nparams)
+        memcpy(c->local_types, c->ft->params, c->ft->nparams * sizeof(wasm_valtype));
+    if (fd->nlocals)
+        memcpy(c->local_types + c->ft->nparams, fd->locals,
+               fd->nlocals * sizeof(wasm_valtype));
+
+    push_ctrl(c, 0, 0, NULL, c->ft->nresults, c->ft->results);
+    while (compile_instr(c))
+        ;
+    if (c->p != c->end)
+        cfail(c, WASM_ERR_MALFORMED, "section size mismatch: code after the final end");
+
+    wasm_code *code = fd->code; /* preallocated: calls hold its address */
+    code->words = malloc((size_t)c->code_n * sizeof *code->words);
+    if (!code->words)
+        cfail(c, WASM_ERR_NOMEM, "out of memory");
+    memcpy(code->words, c->code, (size_t)c->code_n * sizeof *code->words);
+    code->nwords = c->code_n;
+    code->func_index = c->func_index;
+    code->type = c->ft;
+    code->nparams = c->ft->nparams;
+    code->nlocals = fd->nlocals;
+    /* +1: a callee's frame may start at the last temp (see call_indirect). */
+    code->nslots = c->tbase + c->max_height + 1;
+    if (code->nslots < c->ft->nresults)
+        code->nslots = c->ft->nresults;
+    return WASM_OK;
+}
+
+wasm_err wasm_compile_module(wasm_module *m, wasm_error *err)
+{
+    compiler *c = calloc(1, sizeof *c);
+    if (!c)
+        return wasm_error_set(err, WASM_ERR_NOMEM, UINT32_MAX, "out of memory");
+    c->m = m;
+    c->err = err;
+    c->handlers = wasm_interp_handlers();
+    wasm_err rc = WASM_OK;
+    for (uint32_t i = 0; i < m->nfunc_defs; i++) {
+        m->func_defs[i].code = calloc(1, sizeof(wasm_code));
+        if (!m->func_defs[i].code) {
+            rc = wasm_error_set(err, WASM_ERR_NOMEM, UINT32_MAX, "out of memory");
+            break;
+        }
+    }
+    for (uint32_t i = 0; i < m->nfunc_defs && rc == WASM_OK; i++) {
+        free(c->local_types);
+        c->local_types = NULL;
+        rc = compile_function(c, m, i);
+    }
+    free(c->local_types);
+    free(c->scratch);
+    free(c->vs);
+    free(c->cs);
+    free(c->code);
+    free(c);
+    return rc;
+}
+
+void wasm_code_free(wasm_code *code)
+{
+    if (!code)
+        return;
+    free(code->words);
+    free(code);
+}

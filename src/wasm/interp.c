@@ -1,0 +1,559 @@
+/*
+ * interp.c - the interpreter: one function, computed-goto dispatch over the
+ * register-slot code of code.h.
+ *
+ * Hot state lives in locals the compiler keeps in registers: pc, fp (the
+ * frame), mem (linear memory base; it never moves) and, with bounds checks,
+ * the memory size. Wasm-to-wasm calls within an instance push a frame
+ * record and jump: no C recursion. Calls to host functions or to another
+ * instance's functions go through call_external().
+ *
+ * Invariants: code is validated, so handlers only assert; every handler
+ * reads all its operands before writing its destination (a destination may
+ * equal an operand).
+ */
+#include "error.h"
+#include "numeric.h"
+#include "runtime.h"
+
+#include <string.h>
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Nested C entries into the interpreter (host function -> wasm, calls to
+ * another instance) allowed per thread. */
+#define MAX_NESTED_ENTRIES 64
+
+static wasm_trap call_external(wasm_exec *ctx, const wasm_func *f,
+                               wasm_slot *args)
+{
+    if (f->host) {
+        uint32_t np = f->type->nparams, nr = f->type->nresults;
+        wasm_slot *saved_sp = ctx->sp;
+        ctx->sp = args + (np > nr ? np : nr);
+        wasm_trap t = f->host(f->inst, f->env, args);
+        ctx->sp = saved_sp;
+        return t;
+    }
+    return wasm_interp_call(f->inst, f, args);
+}
+
+/* Runs in "init" mode (inst == NULL) once to publish the handler offsets. */
+static int32_t handler_offsets[IOP_COUNT];
+
+static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
+                     wasm_slot *entry_fp, wasm_exec *ctx);
+
+const int32_t *wasm_interp_handlers(void)
+{
+    static atomic_int ready;
+    if (!atomic_load_explicit(&ready, memory_order_acquire)) {
+        run(NULL, NULL, NULL, NULL);
+        atomic_store_explicit(&ready, 1, memory_order_release);
+    }
+    return handler_offsets;
+}
+
+#define IOP_NAME_FIXED(name) #name,
+#define IOP_NAME_UN(b, id, ...) "op_" #id,
+#define IOP_NAME_BIN(b, id, ...) "op_" #id, "op_" #id "_imm",
+#define IOP_NAME_CMP(b, id, ...) "op_" #id, "op_" #id "_imm", "br_" #id, "br_" #id "_imm",
+static const char *const iop_names[IOP_COUNT] = {
+    WASM_IOPS_FIXED(IOP_NAME_FIXED)
+#define UNOP IOP_NAME_UN
+#define TRAPUN IOP_NAME_UN
+#define SATOP IOP_NAME_UN
+#define EQZOP IOP_NAME_UN
+#define BINOP IOP_NAME_BIN
+#define TRAPOP IOP_NAME_BIN
+#define CMPOP IOP_NAME_CMP
+#include "opcodes.def"
+};
+
+const char *wasm_iop_name(wasm_iop op)
+{
+    return (unsigned)op < IOP_COUNT ? iop_names[op] : "?";
+}
+
+wasm_trap wasm_interp_call(wasm_instance *inst, const wasm_func *f,
+                           wasm_slot *args)
+{
+    /* A function runs in the instance that defined it (an export may be a
+     * re-exported import of another instance). */
+    inst = f->inst;
+    wasm_exec *ctx = wasm_exec_get();
+    if (!ctx)
+        return WASM_TRAP_STACK_EXHAUSTED;
+    if (f->host)
+        return call_external(ctx, f, args);
+    if (ctx->depth >= MAX_NESTED_ENTRIES)
+        return WASM_TRAP_STACK_EXHAUSTED;
+    const wasm_code *const code = f->code;
+    if (args + code->nslots > ctx->stack_end)
+        return WASM_TRAP_STACK_EXHAUSTED;
+
+    /* Per-entry state restored on every exit, trap or not. */
+    sigjmp_buf jmp;
+    sigjmp_buf *saved_jmp = ctx->trap_jmp;
+    wasm_memory *saved_mem = ctx->fault_memory;
+    wasm_frame *saved_top = ctx->frame_top;
+    wasm_slot *saved_sp = ctx->sp;
+    wasm_trap trap;
+
+    ctx->depth++;
+    if (sigsetjmp(jmp, 0) == 0) {
+        ctx->trap_jmp = &jmp;
+        ctx->fault_memory = inst->memory;
+        memset(args + code->nparams, 0, code->nlocals * sizeof(wasm_slot));
+        trap = run(inst, code, args, ctx);
+    } else {
+        /* A guard-page fault in this entry's wasm code. */
+        trap = WASM_TRAP_MEMORY_OOB;
+        if (!ctx->trap_code) {
+            ctx->trap_inst = inst;
+            ctx->trap_code = ctx->frame_top > saved_top ? ctx->frame_top[-1].code : code;
+        }
+    }
+    ctx->depth--;
+    ctx->trap_jmp = saved_jmp;
+    ctx->fault_memory = saved_mem;
+    ctx->frame_top = saved_top;
+    ctx->sp = saved_sp;
+    return trap;
+}
+
+/* Operand access. */
+#define W(i) (pc[i])
+#define S(i) (fp[pc[i]])
+#define IMM_u32(p) ((p)[0])
+#define IMM_i32(p) ((int32_t)(p)[0])
+#define IMM_f32(p) bits_f32((p)[0])
+#define IMM_u64(p) ((uint64_t)(p)[0] | (uint64_t)(p)[1] << 32)
+#define IMM_i64(p) ((int64_t)IMM_u64(p))
+#define IMM_f64(p) bits_f64(IMM_u64(p))
+#define IMMW_u32 1
+#define IMMW_i32 1
+#define IMMW_f32 1
+#define IMMW_u64 2
+#define IMMW_i64 2
+#define IMMW_f64 2
+
+static inline float bits_f32(uint32_t b)
+{
+    float f;
+    memcpy(&f, &b, 4);
+    return f;
+}
+static inline double bits_f64(uint64_t b)
+{
+    double d;
+    memcpy(&d, &b, 8);
+    return d;
+}
+
+#ifdef WASM_BOUNDS_CHECKS
+#define RELOAD_MEM()                                                          \
+    do {                                                                      \
+        mem = inst->memory ? inst->memory->base : NULL;                       \
+        mem_size = inst->memory ? inst->memory->size : 0;                     \
+    } while (0)
+/* Effective address of an access of n bytes, or a trap. */
+#define EA(addr_word, off_word, n)                                            \
+    ({                                                                        \
+        uint64_t ea_ = (uint64_t)S(addr_word).u32 + W(off_word);              \
+        if (unlikely(ea_ + (n) > mem_size))                                   \
+            TRAP(WASM_TRAP_MEMORY_OOB);                                       \
+        mem + ea_;                                                            \
+    })
+#else
+#define RELOAD_MEM() (void)0
+/* Guard pages: any address up to 8 GiB past the base faults if unmapped. */
+#define EA(addr_word, off_word, n) (mem + (uint64_t)S(addr_word).u32 + W(off_word))
+#endif
+
+static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
+                     wasm_slot *entry_fp, wasm_exec *ctx)
+{
+    if (!inst) {
+        /* Init mode: publish handler offsets relative to L_unreachable. */
+#define OFF_FIXED(name) handler_offsets[IOP_##name] = (int32_t)((char *)&&L_##name - (char *)&&L_unreachable);
+        WASM_IOPS_FIXED(OFF_FIXED)
+#define OFF_UN(b, id, ...) OFF_FIXED(op_##id)
+#define OFF_BIN(b, id, ...) OFF_FIXED(op_##id) OFF_FIXED(op_##id##_imm)
+#define OFF_CMP(b, id, ...) OFF_BIN(b, id) OFF_FIXED(br_##id) OFF_FIXED(br_##id##_imm)
+#define UNOP OFF_UN
+#define TRAPUN OFF_UN
+#define SATOP OFF_UN
+#define EQZOP OFF_UN
+#define BINOP OFF_BIN
+#define TRAPOP OFF_BIN
+#define CMPOP OFF_CMP
+#include "opcodes.def"
+        return WASM_TRAP_NONE;
+    }
+
+    const uint32_t *pc = entry_code->words;
+    wasm_slot *fp = entry_fp;
+    uint8_t *mem = inst->memory ? inst->memory->base : NULL;
+#ifdef WASM_BOUNDS_CHECKS
+    uint64_t mem_size = inst->memory ? inst->memory->size : 0;
+#endif
+    wasm_frame *const entry_top = ctx->frame_top;
+    wasm_frame *frame_limit = entry_top + inst->max_call_depth;
+    if (frame_limit > ctx->frames_end || frame_limit < entry_top)
+        frame_limit = ctx->frames_end;
+    wasm_slot *const stack_end = ctx->stack_end;
+    wasm_trap trap;
+    const wasm_code *callee;
+    wasm_slot *nfp;
+    const uint32_t *ret_pc;
+
+#define DISPATCH() goto *(void *)((char *)&&L_unreachable + (int32_t)*pc)
+#define NEXT(n)                                                               \
+    do {                                                                      \
+        pc += (n);                                                            \
+        DISPATCH();                                                           \
+    } while (0)
+#define TRAP(t)                                                               \
+    do {                                                                      \
+        trap = (t);                                                           \
+        goto trapped;                                                         \
+    } while (0)
+#define POLL()                                                                \
+    do {                                                                      \
+        if (unlikely(atomic_load_explicit(&inst->interrupt,                   \
+                                          memory_order_relaxed)))             \
+            TRAP(WASM_TRAP_INTERRUPTED);                                      \
+        if (unlikely(inst->fuel != UINT64_MAX)) {                             \
+            if (inst->fuel == 0)                                              \
+                TRAP(WASM_TRAP_FUEL);                                         \
+            inst->fuel--;                                                     \
+        }                                                                     \
+    } while (0)
+/* Jumps by the offset stored at word pointer w; backward jumps poll. */
+#define JUMP(w)                                                               \
+    do {                                                                      \
+        const uint32_t *w_ = (w);                                             \
+        int32_t off_ = (int32_t)*w_;                                          \
+        pc = w_ + off_;                                                       \
+        if (off_ < 0)                                                         \
+            POLL();                                                           \
+        DISPATCH();                                                           \
+    } while (0)
+
+    DISPATCH();
+
+L_unreachable:
+    TRAP(WASM_TRAP_UNREACHABLE);
+L_br:
+    JUMP(pc + 1);
+L_br_nez32:
+    if (S(1).u32)
+        JUMP(pc + 2);
+    NEXT(3);
+L_br_eqz32:
+    if (!S(1).u32)
+        JUMP(pc + 2);
+    NEXT(3);
+L_br_nez64:
+    if (S(1).u64)
+        JUMP(pc + 2);
+    NEXT(3);
+L_br_eqz64:
+    if (!S(1).u64)
+        JUMP(pc + 2);
+    NEXT(3);
+L_br_table: {
+    uint32_t i = S(1).u32, n = W(2);
+    JUMP(pc + 3 + (i < n ? i : n));
+}
+L_returnn: {
+    uint32_t n = W(1);
+    for (uint32_t i = 0; i < n; i++)
+        fp[i] = fp[pc[2 + i]];
+    goto do_return;
+}
+L_return1:
+    fp[0] = S(1);
+    /* fall through */
+L_return0:
+do_return:
+    if (ctx->frame_top == entry_top)
+        return WASM_TRAP_NONE;
+    {
+        wasm_frame *fr = --ctx->frame_top;
+        pc = fr->ret_pc;
+        fp = fr->fp;
+    }
+    RELOAD_MEM();
+    DISPATCH();
+
+L_call:
+    callee = (const wasm_code *)(uintptr_t)IMM_u64(pc + 1);
+    nfp = fp + W(3);
+    ret_pc = pc + 4;
+do_call:
+    if (unlikely(nfp + callee->nslots > stack_end || ctx->frame_top >= frame_limit))
+        TRAP(WASM_TRAP_STACK_EXHAUSTED);
+    POLL();
+    {
+        wasm_frame *fr = ctx->frame_top++;
+        fr->ret_pc = ret_pc;
+        fr->fp = fp;
+        fr->code = callee;
+    }
+    for (uint32_t i = callee->nparams, e = i + callee->nlocals; i < e; i++)
+        nfp[i].u64 = 0;
+    fp = nfp;
+    pc = callee->words;
+    DISPATCH();
+
+L_call_import: {
+    const wasm_func *f = inst->funcs[W(1)];
+    wasm_trap t = call_external(ctx, f, fp + W(2));
+    if (unlikely(t))
+        TRAP(t);
+    RELOAD_MEM();
+    NEXT(3);
+}
+L_call_indirect: {
+    const wasm_table *tab = inst->tables[W(1)];
+    uint32_t i = S(3).u32;
+    if (unlikely(i >= tab->size))
+        TRAP(WASM_TRAP_UNDEFINED_ELEMENT);
+    const wasm_func *f = tab->elems[i];
+    if (unlikely(!f))
+        TRAP(WASM_TRAP_UNINITIALIZED_ELEMENT);
+    if (unlikely(f->type_id != W(2)))
+        TRAP(WASM_TRAP_INDIRECT_TYPE);
+    if (likely(f->inst == inst && f->code)) {
+        callee = f->code;
+        nfp = fp + W(4);
+        ret_pc = pc + 5;
+        goto do_call;
+    }
+    wasm_trap t = call_external(ctx, f, fp + W(4));
+    if (unlikely(t))
+        TRAP(t);
+    RELOAD_MEM();
+    NEXT(5);
+}
+
+L_copy:
+    S(1) = S(2);
+    NEXT(3);
+L_const32:
+    S(1).u64 = W(2);
+    NEXT(3);
+L_const64:
+    S(1).u64 = IMM_u64(pc + 2);
+    NEXT(4);
+L_global_get:
+    S(1) = inst->globals[W(2)]->val;
+    NEXT(3);
+L_global_set:
+    inst->globals[W(1)]->val = S(2);
+    NEXT(3);
+L_select:
+    S(1) = S(4).u32 ? S(2) : S(3);
+    NEXT(5);
+
+#define LOAD(label, T, field, conv)                                           \
+    label: {                                                                  \
+        T v_;                                                                 \
+        memcpy(&v_, EA(2, 3, sizeof(T)), sizeof(T));                          \
+        S(1).field = conv v_;                                                 \
+        NEXT(4);                                                              \
+    }
+    LOAD(L_i32_load, uint32_t, u32, )
+    LOAD(L_i64_load, uint64_t, u64, )
+    LOAD(L_i32_load8_s, int8_t, i32, (int32_t))
+    LOAD(L_i32_load8_u, uint8_t, u32, (uint32_t))
+    LOAD(L_i32_load16_s, int16_t, i32, (int32_t))
+    LOAD(L_i32_load16_u, uint16_t, u32, (uint32_t))
+    LOAD(L_i64_load8_s, int8_t, i64, (int64_t))
+    LOAD(L_i64_load8_u, uint8_t, u64, (uint64_t))
+    LOAD(L_i64_load16_s, int16_t, i64, (int64_t))
+    LOAD(L_i64_load16_u, uint16_t, u64, (uint64_t))
+    LOAD(L_i64_load32_s, int32_t, i64, (int64_t))
+    LOAD(L_i64_load32_u, uint32_t, u64, (uint64_t))
+#undef LOAD
+#define STORE(label, T, field)                                                \
+    label: {                                                                  \
+        T v_ = (T)S(2).field;                                                 \
+        memcpy(EA(1, 3, sizeof(T)), &v_, sizeof(T));                          \
+        NEXT(4);                                                              \
+    }
+    STORE(L_store32, uint32_t, u32)
+    STORE(L_store64, uint64_t, u64)
+    STORE(L_store8, uint8_t, u32)
+    STORE(L_store16, uint16_t, u32)
+#undef STORE
+
+L_memory_size:
+    S(1).u32 = inst->memory->pages;
+    NEXT(2);
+L_memory_grow:
+    S(1).u32 = (uint32_t)wasm_memory_grow_by(inst->memory, S(2).u32);
+    RELOAD_MEM();
+    NEXT(3);
+L_memory_init: {
+    wasm_trap t = wasm_op_memory_init(inst, W(1), S(2).u32, S(3).u32, S(4).u32);
+    if (unlikely(t))
+        TRAP(t);
+    NEXT(5);
+}
+L_data_drop:
+    inst->data_dropped[W(1)] = true;
+    NEXT(2);
+L_memory_copy: {
+    uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
+    wasm_memory *m = inst->memory;
+    if (unlikely(d + n > m->size || s + n > m->size))
+        TRAP(WASM_TRAP_MEMORY_OOB);
+    memmove(m->base + d, m->base + s, n);
+    NEXT(4);
+}
+L_memory_fill: {
+    uint64_t d = S(1).u32, n = S(3).u32;
+    wasm_memory *m = inst->memory;
+    if (unlikely(d + n > m->size))
+        TRAP(WASM_TRAP_MEMORY_OOB);
+    memset(m->base + d, (int)(uint8_t)S(2).u32, n);
+    NEXT(4);
+}
+
+L_table_get: {
+    const wasm_table *tab = inst->tables[W(2)];
+    uint32_t i = S(3).u32;
+    if (unlikely(i >= tab->size))
+        TRAP(WASM_TRAP_TABLE_OOB);
+    S(1).ref = tab->elems[i];
+    NEXT(4);
+}
+L_table_set: {
+    wasm_table *tab = inst->tables[W(1)];
+    uint32_t i = S(2).u32;
+    if (unlikely(i >= tab->size))
+        TRAP(WASM_TRAP_TABLE_OOB);
+    tab->elems[i] = S(3).ref;
+    NEXT(4);
+}
+L_table_size:
+    S(1).u32 = inst->tables[W(2)]->size;
+    NEXT(3);
+L_table_grow:
+    S(1).u32 = (uint32_t)wasm_table_grow_by(inst->tables[W(2)], S(4).u32, S(3).ref);
+    NEXT(5);
+L_table_fill: {
+    wasm_table *tab = inst->tables[W(1)];
+    uint64_t i = S(2).u32, n = S(4).u32;
+    void *v = S(3).ref;
+    if (unlikely(i + n > tab->size))
+        TRAP(WASM_TRAP_TABLE_OOB);
+    for (uint64_t k = 0; k < n; k++)
+        tab->elems[i + k] = v;
+    NEXT(5);
+}
+L_table_copy: {
+    wasm_trap t = wasm_op_table_copy(inst, W(1), W(2), S(3).u32, S(4).u32, S(5).u32);
+    if (unlikely(t))
+        TRAP(t);
+    NEXT(6);
+}
+L_table_init: {
+    wasm_trap t = wasm_op_table_init(inst, W(1), W(2), S(3).u32, S(4).u32, S(5).u32);
+    if (unlikely(t))
+        TRAP(t);
+    NEXT(6);
+}
+L_elem_drop:
+    inst->elems[W(1)].count = 0;
+    NEXT(2);
+L_ref_is_null:
+    S(1).u32 = S(2).ref == NULL;
+    NEXT(3);
+L_ref_func:
+    S(1).ref = inst->funcs[W(2)];
+    NEXT(3);
+
+    /* ---- generated numeric handlers ---- */
+#define UN_H(id, cin, cout, expr)                                             \
+    L_op_##id: {                                                              \
+        __typeof__(fp[0].cin) A = S(2).cin;                                   \
+        S(1).cout = (expr);                                                   \
+        NEXT(3);                                                              \
+    }
+#define BIN_H(id, cin, cout, expr)                                            \
+    L_op_##id: {                                                              \
+        __typeof__(fp[0].cin) A = S(2).cin, B = S(3).cin;                     \
+        S(1).cout = (expr);                                                   \
+        NEXT(4);                                                              \
+    }                                                                         \
+    L_op_##id##_imm: {                                                        \
+        __typeof__(fp[0].cin) A = S(2).cin, B = IMM_##cin(pc + 3);            \
+        S(1).cout = (expr);                                                   \
+        NEXT(3 + IMMW_##cin);                                                 \
+    }
+#define TRAPBIN_H(id, cin, cout, fn)                                          \
+    L_op_##id: {                                                              \
+        __typeof__(fp[0].cin) A = S(2).cin, B = S(3).cin;                     \
+        __typeof__(fp[0].cout) R;                                             \
+        wasm_trap t_ = fn(A, B, &R);                                          \
+        if (unlikely(t_))                                                     \
+            TRAP(t_);                                                         \
+        S(1).cout = R;                                                        \
+        NEXT(4);                                                              \
+    }                                                                         \
+    L_op_##id##_imm: {                                                        \
+        __typeof__(fp[0].cin) A = S(2).cin, B = IMM_##cin(pc + 3);            \
+        __typeof__(fp[0].cout) R;                                             \
+        wasm_trap t_ = fn(A, B, &R);                                          \
+        if (unlikely(t_))                                                     \
+            TRAP(t_);                                                         \
+        S(1).cout = R;                                                        \
+        NEXT(3 + IMMW_##cin);                                                 \
+    }
+#define TRAPUN_H(id, cin, cout, fn)                                           \
+    L_op_##id: {                                                              \
+        __typeof__(fp[0].cin) A = S(2).cin;                                   \
+        __typeof__(fp[0].cout) R;                                             \
+        wasm_trap t_ = fn(A, &R);                                             \
+        if (unlikely(t_))                                                     \
+            TRAP(t_);                                                         \
+        S(1).cout = R;                                                        \
+        NEXT(3);                                                              \
+    }
+#define CMP_H(id, cin, expr)                                                  \
+    BIN_H(id, cin, u32, expr)                                                 \
+    L_br_##id: {                                                              \
+        __typeof__(fp[0].cin) A = S(1).cin, B = S(2).cin;                     \
+        if (expr)                                                             \
+            JUMP(pc + 3);                                                     \
+        NEXT(4);                                                              \
+    }                                                                         \
+    L_br_##id##_imm: {                                                        \
+        __typeof__(fp[0].cin) A = S(1).cin, B = IMM_##cin(pc + 2);            \
+        if (expr)                                                             \
+            JUMP(pc + 2 + IMMW_##cin);                                        \
+        NEXT(3 + IMMW_##cin);                                                 \
+    }
+#define UNOP(byte, id, name, in, out, cin, cout, expr) UN_H(id, cin, cout, expr)
+#define SATOP(sub, id, name, in, out, cin, cout, expr) UN_H(id, cin, cout, expr)
+#define EQZOP(byte, id, name, in, cin) UN_H(id, cin, u32, A == 0)
+#define BINOP(byte, id, name, in, out, cin, cout, expr) BIN_H(id, cin, cout, expr)
+#define TRAPOP(byte, id, name, in, out, cin, cout, fn) TRAPBIN_H(id, cin, cout, fn)
+#define TRAPUN(byte, id, name, in, out, cin, cout, fn) TRAPUN_H(id, cin, cout, fn)
+#define CMPOP(byte, id, name, in, cin, expr, neg) CMP_H(id, cin, expr)
+#include "opcodes.def"
+
+trapped:
+    /* The function running now is the callee of the newest frame record. */
+    if (!ctx->trap_code) { /* innermost trap wins */
+        ctx->trap_code = ctx->frame_top > entry_top ? ctx->frame_top[-1].code : entry_code;
+        ctx->trap_inst = inst;
+    }
+    ctx->frame_top = entry_top;
+    return trap;
+}
