@@ -41,13 +41,6 @@
     X(global_get)    /* dst global                                        */ \
     X(global_set)    /* global src                                        */ \
     X(select)        /* dst a b cond                                      */ \
-    X(i32_load)      /* dst addr offset  (also f32.load)                  */ \
-    X(i64_load)      /* (also f64.load)                                   */ \
-    X(i32_load8_s) X(i32_load8_u) X(i32_load16_s) X(i32_load16_u)            \
-    X(i64_load8_s) X(i64_load8_u) X(i64_load16_s) X(i64_load16_u)            \
-    X(i64_load32_s) X(i64_load32_u)                                          \
-    X(store32)       /* addr val offset                                   */ \
-    X(store64) X(store8) X(store16)                                          \
     X(memory_size)   /* dst                                               */ \
     X(memory_grow)   /* dst delta                                         */ \
     X(memory_init)   /* seg d s n                                         */ \
@@ -65,6 +58,32 @@
     X(ref_is_null)   /* dst a                                             */ \
     X(ref_func)      /* dst func_index                                    */
 
+/* Loads and stores: (name, type in memory, slot field, conversion). Each
+ * comes in three forms that differ only in how the address is given:
+ *   name     dst addr off     /  addr val off      ea = addr + off
+ *   name_k   dst a k off      /  a k val off       ea = (u32)(a + k) + off
+ *   name_x   dst a b off      /  a b val off       ea = (u32)(a + b) + off
+ * (k an i32 immediate, b a slot; the _k/_x forms fuse an i32.add that
+ * computed the address, keeping its 32-bit wrap-around). */
+#define WASM_LOADS(X)                                                         \
+    X(i32_load, uint32_t, u32, uint32_t) /* also f32.load */                 \
+    X(i64_load, uint64_t, u64, uint64_t) /* also f64.load */                 \
+    X(i32_load8_s, int8_t, i32, int32_t)                                      \
+    X(i32_load8_u, uint8_t, u32, uint32_t)                                    \
+    X(i32_load16_s, int16_t, i32, int32_t)                                    \
+    X(i32_load16_u, uint16_t, u32, uint32_t)                                  \
+    X(i64_load8_s, int8_t, i64, int64_t)                                      \
+    X(i64_load8_u, uint8_t, u64, uint64_t)                                    \
+    X(i64_load16_s, int16_t, i64, int64_t)                                    \
+    X(i64_load16_u, uint16_t, u64, uint64_t)                                  \
+    X(i64_load32_s, int32_t, i64, int64_t)                                    \
+    X(i64_load32_u, uint32_t, u64, uint64_t)
+#define WASM_STORES(X)                                                        \
+    X(store32, uint32_t, u32, uint32_t)                                       \
+    X(store64, uint64_t, u64, uint64_t)                                       \
+    X(store8, uint8_t, u32, uint8_t)                                          \
+    X(store16, uint16_t, u32, uint16_t)
+
 /* Generated: unary/binary ops as `op_ID` (dst a) and `op_ID` (dst a b) plus
  * `op_ID_imm` (dst a imm); compares also `br_ID` (a b off) and
  * `br_ID_imm` (a imm off); eqz gives only `op_ID`. */
@@ -72,8 +91,11 @@
 #define WASM_IOP_UN(b, id, ...) IOP_op_##id,
 #define WASM_IOP_BIN(b, id, ...) IOP_op_##id, IOP_op_##id##_imm,
 #define WASM_IOP_CMP(b, id, ...) IOP_op_##id, IOP_op_##id##_imm, IOP_br_##id, IOP_br_##id##_imm,
+#define WASM_IOP_MEM(name, ...) IOP_##name, IOP_##name##_k, IOP_##name##_x,
 typedef enum wasm_iop {
     WASM_IOPS_FIXED(WASM_IOP_ENUM_FIXED)
+    WASM_LOADS(WASM_IOP_MEM)
+    WASM_STORES(WASM_IOP_MEM)
 #define UNOP WASM_IOP_UN
 #define TRAPUN WASM_IOP_UN
 #define SATOP WASM_IOP_UN

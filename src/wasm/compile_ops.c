@@ -606,16 +606,45 @@ static uint32_t memarg(compiler *c, uint32_t natural_log2)
     return offset;
 }
 
+/* An access's address operand: one slot (form 0), or the operands of the
+ * i32.add that computed it, a + k (form 1, IOP_*_k) or a + b (form 2,
+ * IOP_*_x). The add is dropped when it is the last instruction and wrote
+ * the temp at pos, which only this access reads; its operands are intact
+ * since nothing ran after it. */
+typedef struct address {
+    uint32_t form, a, b;
+} address;
+
+static address address_operand(compiler *c, uint32_t pos)
+{
+    uint32_t w = c->last_dst;
+    vval *v = &c->vs[pos];
+    if (w != NO_POS && w + 3 == c->code_n && c->last_dst_height == pos &&
+        v->kind == K_TEMP && c->code[w] == v->slot) {
+        int32_t h = (int32_t)c->code[w - 1];
+        uint32_t form = h == c->handlers[IOP_op_i32_add_imm] ? 1
+                      : h == c->handlers[IOP_op_i32_add]     ? 2 : 0;
+        if (form) {
+            c->code_n = w - 1;
+            c->last_dst = NO_POS;
+            return (address){form, c->code[w + 1], c->code[w + 2]};
+        }
+    }
+    return (address){0, operand_slot(c, pos), 0};
+}
+
 static void op_load(compiler *c, wasm_iop op, wasm_valtype t, uint32_t log2)
 {
     uint32_t offset = memarg(c, log2);
     pop_expect(c, WASM_I32);
     uint32_t pos = c->vs_n;
     if (reachable(c)) {
-        uint32_t a = operand_slot(c, pos);
-        emit_op(c, op);
+        address ad = address_operand(c, pos);
+        emit_op(c, op + ad.form);
         set_dst(c, pos);
-        emit_w(c, a);
+        emit_w(c, ad.a);
+        if (ad.form)
+            emit_w(c, ad.b);
         emit_w(c, offset);
     }
     push_temp(c, t);
@@ -628,10 +657,14 @@ static void op_store(compiler *c, wasm_iop op, wasm_valtype t, uint32_t log2)
     pop_expect(c, WASM_I32);
     uint32_t pos = c->vs_n;
     if (reachable(c)) {
-        uint32_t a = operand_slot(c, pos);
+        /* first: materialising a constant value emits code, which then
+         * keeps the address's add from being fused */
         uint32_t v = operand_slot(c, pos + 1);
-        emit_op(c, op);
-        emit_w(c, a);
+        address ad = address_operand(c, pos);
+        emit_op(c, op + ad.form);
+        emit_w(c, ad.a);
+        if (ad.form)
+            emit_w(c, ad.b);
         emit_w(c, v);
         emit_w(c, offset);
     }

@@ -55,6 +55,9 @@ typedef struct decoder {
     uint32_t customs_cap;
 } decoder;
 
+/* Entries that are functions (their errors also set wasm_error.func_index). */
+static const char ITEM_FUNCTION[] = "function";
+
 static const char *const section_names[] = {
     "custom", "type",    "import", "function", "table", "memory",   "global",
     "export", "start",   "element", "code",    "data",  "datacount",
@@ -79,6 +82,8 @@ static void vreport(decoder *d, wasm_error *e, wasm_err code, uint32_t off,
     else
         wasm_error_set(e, code, off, "section %u (%s): %s", d->sec_id,
                        section_names[d->sec_id], msg);
+    if (e && d->item_kind == ITEM_FUNCTION)
+        e->func_index = d->item;
 }
 
 static void report(decoder *d, wasm_err code, uint32_t off, const char *fmt,
@@ -507,7 +512,7 @@ static bool sec_function(decoder *d, wasm_reader *r)
         return decode_nomem(d);
     m->nfunc_defs = n;
     for (uint32_t i = 0; i < n; i++) {
-        set_item(d, "function", m->nfunc_imports + i);
+        set_item(d, ITEM_FUNCTION, m->nfunc_imports + i);
         if (!get_u32(d, r, &m->func_defs[i].type_index, "type index"))
             return false;
     }
@@ -775,7 +780,7 @@ static bool sec_code(decoder *d, wasm_reader *r)
                          "inconsistent lengths (%u functions, %u bodies)",
                          m->nfunc_defs, n);
     for (uint32_t i = 0; i < n; i++) {
-        set_item(d, "function", m->nfunc_imports + i);
+        set_item(d, ITEM_FUNCTION, m->nfunc_imports + i);
         if (!get_body(d, r, &m->func_defs[i]))
             return false;
     }
@@ -1277,12 +1282,17 @@ static bool intern_types(decoder *d)
     return true;
 }
 
+/* See module.h. On failure, frees what it allocated (as
+ * wasm_module_release() does) and leaves bytes and size alone. */
 wasm_err wasm_decode(wasm_module *m, wasm_error *err)
 {
     decoder d = {.m = m, .err = err, .sec_id = NO_SECTION};
     wasm_error_clear(err);
     bool ok;
-    if (m->size > UINT32_MAX)
+    if (!m->bytes)
+        ok = FAIL(&d, m->size ? WASM_ERR_ARGS : WASM_ERR_MALFORMED, 0,
+                  m->size ? "no module bytes" : "unexpected end: empty module");
+    else if (m->size > UINT32_MAX)
         ok = FAIL(&d, WASM_ERR_UNSUPPORTED, UINT32_MAX,
                   "modules of 4 GiB or more are not supported");
     else
@@ -1304,6 +1314,8 @@ wasm_err wasm_decode(wasm_module *m, wasm_error *err)
 
 /* ---- release ---------------------------------------------------------- */
 
+/* Frees everything the decoder allocated and the compiled code; keeps bytes
+ * and size (the caller's) and zeroes the rest, so calling it twice is safe. */
 void wasm_module_release(wasm_module *m)
 {
     if (!m)

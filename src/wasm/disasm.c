@@ -24,15 +24,13 @@ static const uint8_t lengths[IOP_COUNT] = {
     [IOP_return1] = 2, [IOP_returnn] = 0, [IOP_call] = 4, [IOP_call_import] = 3,
     [IOP_call_indirect] = 5, [IOP_copy] = 3, [IOP_const32] = 3, [IOP_const64] = 4,
     [IOP_global_get] = 3, [IOP_global_set] = 3, [IOP_select] = 5,
-    [IOP_i32_load] = 4, [IOP_i64_load] = 4, [IOP_i32_load8_s] = 4, [IOP_i32_load8_u] = 4,
-    [IOP_i32_load16_s] = 4, [IOP_i32_load16_u] = 4, [IOP_i64_load8_s] = 4,
-    [IOP_i64_load8_u] = 4, [IOP_i64_load16_s] = 4, [IOP_i64_load16_u] = 4,
-    [IOP_i64_load32_s] = 4, [IOP_i64_load32_u] = 4, [IOP_store32] = 4, [IOP_store64] = 4,
-    [IOP_store8] = 4, [IOP_store16] = 4, [IOP_memory_size] = 2, [IOP_memory_grow] = 3,
+    [IOP_memory_size] = 2, [IOP_memory_grow] = 3,
     [IOP_memory_init] = 5, [IOP_data_drop] = 2, [IOP_memory_copy] = 4,
     [IOP_memory_fill] = 4, [IOP_table_get] = 4, [IOP_table_set] = 4, [IOP_table_size] = 3,
     [IOP_table_grow] = 5, [IOP_table_fill] = 5, [IOP_table_copy] = 6, [IOP_table_init] = 6,
     [IOP_elem_drop] = 2, [IOP_ref_is_null] = 3, [IOP_ref_func] = 3,
+#define LEN_MEM(name, ...) [IOP_##name] = 4, [IOP_##name##_k] = 5, [IOP_##name##_x] = 5,
+    WASM_LOADS(LEN_MEM) WASM_STORES(LEN_MEM)
 #define UNOP LEN_UN
 #define TRAPUN LEN_UN
 #define SATOP LEN_UN

@@ -39,6 +39,12 @@ static wasm_trap call_external(wasm_exec *ctx, const wasm_func *f,
     return wasm_interp_call(f->inst, f, args);
 }
 
+#ifdef WASM_PROFILE
+/* Profiling builds (-DWASM_PROFILE) call this before every dispatch, so a
+ * driver can count executed instructions and pairs to choose fusions. */
+void (*wasm_profile_hook)(const uint32_t *pc);
+#endif
+
 /* Runs in "init" mode (inst == NULL) once to publish the handler offsets. */
 static int32_t handler_offsets[IOP_COUNT];
 
@@ -59,8 +65,11 @@ const int32_t *wasm_interp_handlers(void)
 #define IOP_NAME_UN(b, id, ...) "op_" #id,
 #define IOP_NAME_BIN(b, id, ...) "op_" #id, "op_" #id "_imm",
 #define IOP_NAME_CMP(b, id, ...) "op_" #id, "op_" #id "_imm", "br_" #id, "br_" #id "_imm",
+#define IOP_NAME_MEM(name, ...) #name, #name "_k", #name "_x",
 static const char *const iop_names[IOP_COUNT] = {
     WASM_IOPS_FIXED(IOP_NAME_FIXED)
+    WASM_LOADS(IOP_NAME_MEM)
+    WASM_STORES(IOP_NAME_MEM)
 #define UNOP IOP_NAME_UN
 #define TRAPUN IOP_NAME_UN
 #define SATOP IOP_NAME_UN
@@ -158,10 +167,11 @@ static inline double bits_f64(uint64_t b)
         mem = inst->memory ? inst->memory->base : NULL;                       \
         mem_size = inst->memory ? inst->memory->size : 0;                     \
     } while (0)
-/* Effective address of an access of n bytes, or a trap. */
-#define EA(addr_word, off_word, n)                                            \
+/* Effective address of an access of n bytes at the u32 address addr plus
+ * the offset in word off_word, or a trap. */
+#define EA_AT(addr, off_word, n)                                              \
     ({                                                                        \
-        uint64_t ea_ = (uint64_t)S(addr_word).u32 + W(off_word);              \
+        uint64_t ea_ = (uint64_t)(uint32_t)(addr) + W(off_word);              \
         if (unlikely(ea_ + (n) > mem_size))                                   \
             TRAP(WASM_TRAP_MEMORY_OOB);                                       \
         mem + ea_;                                                            \
@@ -169,7 +179,7 @@ static inline double bits_f64(uint64_t b)
 #else
 #define RELOAD_MEM() (void)0
 /* Guard pages: any address up to 8 GiB past the base faults if unmapped. */
-#define EA(addr_word, off_word, n) (mem + (uint64_t)S(addr_word).u32 + W(off_word))
+#define EA_AT(addr, off_word, n) (mem + (uint64_t)(uint32_t)(addr) + W(off_word))
 #endif
 
 static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
@@ -179,6 +189,9 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
         /* Init mode: publish handler offsets relative to L_unreachable. */
 #define OFF_FIXED(name) handler_offsets[IOP_##name] = (int32_t)((char *)&&L_##name - (char *)&&L_unreachable);
         WASM_IOPS_FIXED(OFF_FIXED)
+#define OFF_MEM(name, ...) OFF_FIXED(name) OFF_FIXED(name##_k) OFF_FIXED(name##_x)
+        WASM_LOADS(OFF_MEM)
+        WASM_STORES(OFF_MEM)
 #define OFF_UN(b, id, ...) OFF_FIXED(op_##id)
 #define OFF_BIN(b, id, ...) OFF_FIXED(op_##id) OFF_FIXED(op_##id##_imm)
 #define OFF_CMP(b, id, ...) OFF_BIN(b, id) OFF_FIXED(br_##id) OFF_FIXED(br_##id##_imm)
@@ -209,7 +222,16 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
     wasm_slot *nfp;
     const uint32_t *ret_pc;
 
+#ifdef WASM_PROFILE
+#define DISPATCH()                                                            \
+    do {                                                                      \
+        if (wasm_profile_hook)                                                \
+            wasm_profile_hook(pc);                                            \
+        goto *(void *)((char *)&&L_unreachable + (int32_t)*pc);               \
+    } while (0)
+#else
 #define DISPATCH() goto *(void *)((char *)&&L_unreachable + (int32_t)*pc)
+#endif
 #define NEXT(n)                                                               \
     do {                                                                      \
         pc += (n);                                                            \
@@ -359,37 +381,46 @@ L_select:
     S(1) = S(4).u32 ? S(2) : S(3);
     NEXT(5);
 
-#define LOAD(label, T, field, conv)                                           \
-    label: {                                                                  \
+    /* Loads and stores in their three address forms (code.h). */
+#define LOAD_H(name, T, field, conv)                                          \
+    L_##name: {                                                               \
         T v_;                                                                 \
-        memcpy(&v_, EA(2, 3, sizeof(T)), sizeof(T));                          \
-        S(1).field = conv v_;                                                 \
+        memcpy(&v_, EA_AT(S(2).u32, 3, sizeof(T)), sizeof(T));                \
+        S(1).field = (conv)v_;                                                \
         NEXT(4);                                                              \
+    }                                                                         \
+    L_##name##_k: {                                                           \
+        T v_;                                                                 \
+        memcpy(&v_, EA_AT(S(2).u32 + W(3), 4, sizeof(T)), sizeof(T));         \
+        S(1).field = (conv)v_;                                                \
+        NEXT(5);                                                              \
+    }                                                                         \
+    L_##name##_x: {                                                           \
+        T v_;                                                                 \
+        memcpy(&v_, EA_AT(S(2).u32 + S(3).u32, 4, sizeof(T)), sizeof(T));     \
+        S(1).field = (conv)v_;                                                \
+        NEXT(5);                                                              \
     }
-    LOAD(L_i32_load, uint32_t, u32, )
-    LOAD(L_i64_load, uint64_t, u64, )
-    LOAD(L_i32_load8_s, int8_t, i32, (int32_t))
-    LOAD(L_i32_load8_u, uint8_t, u32, (uint32_t))
-    LOAD(L_i32_load16_s, int16_t, i32, (int32_t))
-    LOAD(L_i32_load16_u, uint16_t, u32, (uint32_t))
-    LOAD(L_i64_load8_s, int8_t, i64, (int64_t))
-    LOAD(L_i64_load8_u, uint8_t, u64, (uint64_t))
-    LOAD(L_i64_load16_s, int16_t, i64, (int64_t))
-    LOAD(L_i64_load16_u, uint16_t, u64, (uint64_t))
-    LOAD(L_i64_load32_s, int32_t, i64, (int64_t))
-    LOAD(L_i64_load32_u, uint32_t, u64, (uint64_t))
-#undef LOAD
-#define STORE(label, T, field)                                                \
-    label: {                                                                  \
-        T v_ = (T)S(2).field;                                                 \
-        memcpy(EA(1, 3, sizeof(T)), &v_, sizeof(T));                          \
+#define STORE_H(name, T, field, conv)                                         \
+    L_##name: {                                                               \
+        T v_ = (conv)S(2).field;                                              \
+        memcpy(EA_AT(S(1).u32, 3, sizeof(T)), &v_, sizeof(T));                \
         NEXT(4);                                                              \
+    }                                                                         \
+    L_##name##_k: {                                                           \
+        T v_ = (conv)S(3).field;                                              \
+        memcpy(EA_AT(S(1).u32 + W(2), 4, sizeof(T)), &v_, sizeof(T));         \
+        NEXT(5);                                                              \
+    }                                                                         \
+    L_##name##_x: {                                                           \
+        T v_ = (conv)S(3).field;                                              \
+        memcpy(EA_AT(S(1).u32 + S(2).u32, 4, sizeof(T)), &v_, sizeof(T));     \
+        NEXT(5);                                                              \
     }
-    STORE(L_store32, uint32_t, u32)
-    STORE(L_store64, uint64_t, u64)
-    STORE(L_store8, uint8_t, u32)
-    STORE(L_store16, uint16_t, u32)
-#undef STORE
+    WASM_LOADS(LOAD_H)
+    WASM_STORES(STORE_H)
+#undef LOAD_H
+#undef STORE_H
 
 L_memory_size:
     S(1).u32 = inst->memory->pages;

@@ -1,0 +1,40 @@
+/*
+ * options.h - the options the role commands (dial, listen, relay, run)
+ * share, and loading the transport they name.
+ */
+#ifndef WATER_CLI_OPTIONS_H
+#define WATER_CLI_OPTIONS_H
+
+#include "water.h"
+
+#include <stddef.h>
+
+typedef struct cli_options {
+    const char *transport;  /* -t, --transport, --wasm-path */
+    const char *config;     /* -c, --config, --config-wasm */
+    const char *listen;     /* --listen */
+    const char *remote;     /* --remote */
+    const char *forward;    /* --forward */
+    const char *socks5;     /* --socks5 */
+    const char *entry;      /* --entry (run) */
+    const char **allow_dial;   /* --allow-dial, repeatable */
+    size_t nallow_dial;
+    const char **allow_listen; /* --allow-listen, repeatable (run) */
+    size_t nallow_listen;
+    uint32_t max_memory_pages;
+    int verbose;            /* -v: info, -vv: debug */
+    bool module_stdio;      /* --module-stdio */
+} cli_options;
+
+/* Parses argv (argv[0] is the command name). `allowed` lists the long
+ * option names this command takes besides the common ones. Returns 0, 1
+ * when --help was printed (exit 0), or -1 after printing an error. */
+int cli_parse(int argc, char **argv, const char *usage, const char *const *allowed,
+              cli_options *o);
+void cli_options_free(cli_options *o);
+
+/* Loads -t with the config of -c (a .json config is checked first so that
+ * its errors name a line). Prints the error and returns NULL on failure. */
+water_transport *cli_load_transport(const cli_options *o);
+
+#endif
