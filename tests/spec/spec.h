@@ -82,6 +82,10 @@ typedef struct spec_expect {
 /* The externref value that stands for the script's `ref.extern N`. */
 void *spec_extern_ref(uint64_t n);
 
+/* spec_compat.c: the script rewritten for wast2json 1.0.32 (malloc'ed),
+ * with *changes counting the rewrites made (0: nothing to do). */
+char *spec_compat_rewrite(const char *text, int *changes);
+
 /* Parses a wast2json value object ({"type": ..., "value": ...}). Return
  * false with a reason in why[0..whylen) when it cannot be expressed. */
 bool spec_parse_arg(const struct cJSON *json, wasm_val *out, char *why,

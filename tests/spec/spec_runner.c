@@ -401,8 +401,56 @@ static bool run_forked(const char *json, file_run *fr)
     return false;
 }
 
-/* Converts `wast` to `json` with wast2json; on failure returns false with
- * the first line of its complaint in *why (malloc'ed). */
+static bool run_wast2json(const config *cfg, const char *wast, const char *json,
+                          const char *log, char **why);
+
+/* Writes the compat rewrite of `wast` (spec_compat.c) next to `json`;
+ * returns its path, or NULL when no rule applies. */
+static char *compat_copy(const char *wast, const char *json)
+{
+    FILE *f = fopen(wast, "rb");
+    if (!f)
+        return NULL;
+    char *text = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (n + 65536 + 1 > cap) {
+            char *nt = realloc(text, cap = n + 65536 + 1);
+            if (!nt) {
+                free(text);
+                fclose(f);
+                return NULL;
+            }
+            text = nt;
+        }
+        got = fread(text + n, 1, 65536, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    text[n] = '\0';
+    int changes = 0;
+    char *fixed = spec_compat_rewrite(text, &changes);
+    free(text);
+    if (!fixed || changes == 0) {
+        free(fixed);
+        return NULL;
+    }
+    char *path = xasprintf("%.*s.compat.wast", (int)(strlen(json) - 5), json);
+    f = fopen(path, "wb");
+    bool ok = f && fputs(fixed, f) >= 0;
+    if (f && fclose(f) != 0)
+        ok = false;
+    free(fixed);
+    if (!ok) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* Converts `wast` to `json` with wast2json, retrying once with the compat
+ * rewrite when wast2json refuses the original; on failure returns false
+ * with the first line of its complaint in *why (malloc'ed). */
 static bool convert(const config *cfg, const char *wast, const char *json,
                     const char *log, char **why)
 {
@@ -417,6 +465,27 @@ static bool convert(const config *cfg, const char *wast, const char *json,
          (sj.st_mtim.tv_sec == sw.st_mtim.tv_sec &&
           sj.st_mtim.tv_nsec >= sw.st_mtim.tv_nsec)))
         return true;
+    if (run_wast2json(cfg, wast, json, log, why))
+        return true;
+    char *compat = compat_copy(wast, json);
+    if (!compat)
+        return false;
+    char *why2 = NULL;
+    bool ok = run_wast2json(cfg, compat, json, log, &why2);
+    free(compat);
+    if (ok) {
+        free(*why);
+        *why = NULL;
+    }
+    free(why2);
+    return ok;
+}
+
+static bool run_wast2json(const config *cfg, const char *wast, const char *json,
+                          const char *log, char **why)
+{
+    struct stat sj;
+    *why = NULL;
     unlink(json);
     fflush(stdout);
     fflush(stderr);
