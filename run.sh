@@ -24,7 +24,9 @@ PACKAGES=(
   wabt                                      # wast2json, wat2wasm, wasm-objdump
   libcjson-dev libcmocka-dev libssl-dev     # JSON configs, unit tests, TLS and crypto
   nodejs                                    # V8, for engine benchmarks
-  socat netcat-openbsd curl                 # peers in end-to-end tests
+  python3                                   # end-to-end test orchestration
+  socat netcat-openbsd curl openssl         # peers in end-to-end tests
+  shadowsocks-libev tor obfs4proxy          # real peers: Shadowsocks, Tor
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -64,15 +66,9 @@ build() {
 
 demo() {
   build
-  local water="$BUILD_DIR/src/water"
-  if [ -x "$BUILD_DIR/demo.sh" ]; then
-    "$BUILD_DIR/demo.sh"
-    return
-  fi
-  # Until the transport demo lands: run a compute kernel in the engine and
-  # natively, and show the engine's spec conformance.
-  log "running fib(30) from bench/ in WATER's WebAssembly engine"
-  "$water" exec "$BUILD_DIR/bench/wasm/fib.wasm" --invoke fib 30
+  # Echo server, `water listen` and `water dial` with the xor transport
+  # between them, 64 MiB through and back, checked and timed.
+  demo/demo.sh "$BUILD_DIR"
 }
 
 test_all() {

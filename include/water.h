@@ -80,6 +80,21 @@ typedef enum water_log_level {
 /* Called from any thread (setup and worker threads): keep it thread-safe. */
 typedef void (*water_log_fn)(void *user, water_log_level level, const char *msg);
 
+/* TLS for modules that use the water_ext_v1 TLS functions
+ * (docs/host-extension.md). The files are read when the transport loads,
+ * and only if the module imports those functions; a bad one fails the load
+ * with a message naming it. */
+typedef struct water_tls_options {
+    const char *ca_file;    /* client: verify the server against these CAs;
+                               NULL: the system's default CAs */
+    const char *cert_file;  /* server: certificate chain (PEM) */
+    const char *key_file;   /* server: private key (PEM) */
+    const char *sni;        /* client: server name (or IP address) to send
+                               and verify; NULL: the chain only */
+    const char *alpn;       /* comma-separated protocols, e.g. "h2,http/1.1" */
+    bool insecure;          /* client: do not verify the server (tests only) */
+} water_tls_options;
+
 typedef struct water_options {
     uint32_t max_memory_pages;  /* per instance, 64 KiB pages; 0: 4096 (256 MiB) */
     uint32_t dial_timeout_ms;   /* connect timeout; 0: 10000 */
@@ -92,6 +107,10 @@ typedef struct water_options {
      * part ("127.0.0.1:*", "*:443", "*"). None: deny all. Copied. */
     const char *const *allow_dial;
     size_t nallow_dial;
+    /* Addresses a module in runner mode may listen on, as allow_dial. */
+    const char *const *allow_listen;
+    size_t nallow_listen;
+    water_tls_options tls;      /* strings copied */
     water_log_fn log;           /* NULL: log to stderr */
     void *log_user;
     water_log_level log_level;  /* messages above this level are dropped;
@@ -138,6 +157,27 @@ water_conn *water_dial(water_transport *t, const char *network,
                        const char *address, int app_fd, water_error *err);
 /* Fixed dialer role (v1): the module picks the destination itself. */
 water_conn *water_dial_fixed(water_transport *t, int app_fd, water_error *err);
+
+/* Per-connection settings (water_dial_with); the zero value changes nothing. */
+typedef struct water_conn_options {
+    /* This connection's config in place of the transport's (copied; the
+     * module sees it as /conf/watm.cfg, or through pull_config in v0).
+     * NULL: the transport's config. Front ends use it to hand one
+     * connection its own settings (a Tor bridge line's arguments). */
+    const void *config;
+    size_t config_len;
+    /* Called once on the calling thread when the role call has succeeded
+     * (for a dialer: the destination is connected) and before the worker
+     * starts, so before the module reads or writes app_fd: a front end
+     * answers its client here (a SOCKS5 success reply). NULL: none. */
+    void (*ready)(void *user);
+    void *user;
+} water_conn_options;
+
+/* water_dial with per-connection settings (`co` may be NULL). */
+water_conn *water_dial_with(water_transport *t, const char *network,
+                            const char *address, int app_fd,
+                            const water_conn_options *co, water_error *err);
 /* Listener role: the module serves net_fd, an accepted connection. */
 water_conn *water_serve(water_transport *t, int net_fd, int app_fd,
                         water_error *err);
@@ -162,6 +202,51 @@ void water_conn_stop(water_conn *c);
 /* Stops the worker (control pipe, then interrupt after stop_timeout_ms),
  * waits for it, closes every fd of the connection and frees it. */
 void water_close(water_conn *c);
+
+/* ---- runner mode -------------------------------------------------------- */
+
+/*
+ * A runner runs one module that drives its own networking (`water run`):
+ * any WASI preview 1 module, no WATM export needed. One instance serves
+ * every socket the module opens (typically a listener and its clients,
+ * multiplexed with poll_oneoff). Besides WASI it may import
+ *   water_ext_v1.tcp_connect / tcp_listen   ("host:port" strings), and the
+ *   water-rs preview's env.connect_tcp / env.create_listen (bincode records),
+ * and the rest of water_ext_v1 (docs/host-extension.md). Every address is
+ * checked against opts->allow_dial (connects) or opts->allow_listen
+ * (listens), deny all by default: a refused address gives the module
+ * -EACCES (WASI errno 2) and logs an error naming the address.
+ * opts->stdio gives the module this process's stdout and stderr.
+ */
+typedef struct water_runner water_runner;
+
+/* Compiles the module (bytes copied), links it and makes its instance, with
+ * the optional config (copied; NULL for none) as /conf/watm.cfg. `opts` may
+ * be NULL (nothing allowed, no stdio). Returns NULL and fills *err on
+ * failure (a bad module, an import this host does not provide). */
+water_runner *water_runner_new(const uint8_t *wasm, size_t wasm_len,
+                               const void *config, size_t config_len,
+                               const water_options *opts, water_error *err);
+
+/* Runs the module on the calling thread: `_start` if exported (proc_exit(0)
+ * inside it is a normal return), then the exported function `entry` (NULL:
+ * "main"), of type () -> () or () -> i32, until it returns. Once per runner.
+ * Returns WATER_OK when the entry returned (0 if it returns an i32), called
+ * proc_exit(0), or was stopped by water_runner_stop(); WATER_ERR_ABI when
+ * the module has no such export (the message lists what it exports);
+ * WATER_ERR_TRANSPORT for a non-zero result or exit code; WATER_ERR_TRAP
+ * for a trap. *err (may be NULL) says which. */
+water_err water_runner_run(water_runner *r, const char *entry, water_error *err);
+
+/* Makes a run end soon with WATER_OK: interrupts guest code and wakes every
+ * blocking WASI call of the instance. Any thread, and async-signal-safe (a
+ * signal handler may call it). Sticky: a later water_runner_run() returns at
+ * once. `r` must not be freed during the call. */
+void water_runner_stop(water_runner *r);
+
+/* Frees the runner and closes every socket the module holds. Not while
+ * water_runner_run() runs. NULL is ignored. */
+void water_runner_free(water_runner *r);
 
 /* ---- listening sockets (plain TCP, for the listener and relay roles) ----- */
 

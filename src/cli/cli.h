@@ -20,5 +20,6 @@ int cmd_dial(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_relay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_pt(int argc, char **argv);
 
 #endif

@@ -94,6 +94,13 @@ int cmd_inspect(int argc, char **argv)
     } else {
         printf("WATER: not usable as a transport: %s\n", werr.message);
     }
+    uint32_t next = 0;
+    for (uint32_t i = 0; i < wasm_module_import_count(m); i++) {
+        wasm_extern_info e;
+        next += wasm_module_import(m, i, &e) && !strcmp(e.module, "water_ext_v1");
+    }
+    if (next)
+        printf("host extension: water_ext_v1 (%u function%s)\n", next, next == 1 ? "" : "s");
     printf("imports (%u):\n", wasm_module_import_count(m));
     for (uint32_t i = 0; i < wasm_module_import_count(m); i++) {
         wasm_extern_info e;

@@ -15,6 +15,7 @@ static const struct {
     {"listen", cmd_listen, "accept transport connections and forward the plaintext"},
     {"relay", cmd_relay, "run a transport's relay role between a listener and a remote"},
     {"run", cmd_run, "run a module that drives its own networking"},
+    {"pt", cmd_pt, "run as a Tor pluggable transport (managed proxy)"},
     {"inspect", cmd_inspect, "show a module's ABI version, roles, imports and exports"},
     {"exec", cmd_exec, "run a WASI command module, or call one exported function"},
 };

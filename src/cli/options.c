@@ -28,7 +28,9 @@ static const char *canonical(const char *a)
         {"--listen", "listen"}, {"--remote", "remote"},    {"--forward", "forward"},
         {"--socks5", "socks5"}, {"--entry", "entry"},      {"--entry-fn", "entry"},
         {"--allow-dial", "allow-dial"}, {"--allow-listen", "allow-listen"},
-        {"--max-memory", "max-memory"},
+        {"--max-memory", "max-memory"}, {"--socks5-auth", "socks5-auth"},
+        {"--tls-ca", "tls-ca"}, {"--tls-cert", "tls-cert"}, {"--tls-key", "tls-key"},
+        {"--tls-sni", "tls-sni"}, {"--tls-alpn", "tls-alpn"},
     };
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (!strcmp(a, aliases[i][0]))
@@ -62,6 +64,10 @@ int cli_parse(int argc, char **argv, const char *usage, const char *const *allow
             o->module_stdio = true;
             continue;
         }
+        if (!strcmp(a, "--tls-insecure") && allowed_here("tls-insecure", allowed)) {
+            o->tls.insecure = true;
+            continue;
+        }
         const char *name = canonical(a);
         if (!name || (strcmp(name, "transport") && strcmp(name, "config") &&
                       strcmp(name, "max-memory") && !allowed_here(name, allowed))) {
@@ -80,9 +86,15 @@ int cli_parse(int argc, char **argv, const char *usage, const char *const *allow
         else if (!strcmp(name, "remote")) o->remote = v;
         else if (!strcmp(name, "forward")) o->forward = v;
         else if (!strcmp(name, "socks5")) o->socks5 = v;
+        else if (!strcmp(name, "socks5-auth")) o->socks5_auth = v;
         else if (!strcmp(name, "entry")) o->entry = v;
         else if (!strcmp(name, "allow-dial")) o->allow_dial[o->nallow_dial++] = v;
         else if (!strcmp(name, "allow-listen")) o->allow_listen[o->nallow_listen++] = v;
+        else if (!strcmp(name, "tls-ca")) o->tls.ca_file = v;
+        else if (!strcmp(name, "tls-cert")) o->tls.cert_file = v;
+        else if (!strcmp(name, "tls-key")) o->tls.key_file = v;
+        else if (!strcmp(name, "tls-sni")) o->tls.sni = v;
+        else if (!strcmp(name, "tls-alpn")) o->tls.alpn = v;
         else if (!strcmp(name, "max-memory")) {
             char *end;
             unsigned long pages = strtoul(v, &end, 10);
@@ -134,28 +146,47 @@ static bool check_json(const char *path, const char *bytes, size_t len)
     return false;
 }
 
-water_transport *cli_load_transport(const cli_options *o)
+bool cli_read_config(const cli_options *o, uint8_t **config, size_t *len)
 {
-    uint8_t *config = NULL;
-    size_t config_len = 0;
-    if (o->config) {
-        config = cli_read_file(o->config, &config_len);
-        if (!config)
-            return NULL;
-        if (!check_json(o->config, (const char *)config, config_len)) {
-            free(config);
-            return NULL;
-        }
+    *config = NULL;
+    *len = 0;
+    if (!o->config)
+        return true;
+    *config = cli_read_file(o->config, len);
+    if (!*config)
+        return false;
+    if (!check_json(o->config, (const char *)*config, *len)) {
+        free(*config);
+        *config = NULL;
+        return false;
     }
-    water_options opts = {
+    return true;
+}
+
+void cli_water_options(const cli_options *o, water_options *opts)
+{
+    *opts = (water_options){
         .max_memory_pages = o->max_memory_pages,
         .allow_dial = o->allow_dial,
         .nallow_dial = o->nallow_dial,
+        .allow_listen = o->allow_listen,
+        .nallow_listen = o->nallow_listen,
         .log = log_to_stderr,
         .log_level = o->verbose >= 2 ? WATER_LOG_DEBUG : o->verbose ? WATER_LOG_INFO
                                                                     : WATER_LOG_WARN,
         .stdio = o->module_stdio,
+        .tls = o->tls,
     };
+}
+
+water_transport *cli_load_transport(const cli_options *o)
+{
+    uint8_t *config;
+    size_t config_len;
+    if (!cli_read_config(o, &config, &config_len))
+        return NULL;
+    water_options opts;
+    cli_water_options(o, &opts);
     water_error err;
     water_transport *t = water_transport_load(o->transport, config, config_len, &opts, &err);
     free(config);

@@ -16,6 +16,7 @@ typedef struct cli_options {
     const char *remote;     /* --remote */
     const char *forward;    /* --forward */
     const char *socks5;     /* --socks5 */
+    const char *socks5_auth; /* --socks5-auth USER:PASS */
     const char *entry;      /* --entry (run) */
     const char **allow_dial;   /* --allow-dial, repeatable */
     size_t nallow_dial;
@@ -24,6 +25,8 @@ typedef struct cli_options {
     uint32_t max_memory_pages;
     int verbose;            /* -v: info, -vv: debug */
     bool module_stdio;      /* --module-stdio */
+    water_tls_options tls;  /* --tls-ca, --tls-cert, --tls-key, --tls-sni,
+                               --tls-alpn, --tls-insecure (where allowed) */
 } cli_options;
 
 /* Parses argv (argv[0] is the command name). `allowed` lists the long
@@ -32,6 +35,14 @@ typedef struct cli_options {
 int cli_parse(int argc, char **argv, const char *usage, const char *const *allowed,
               cli_options *o);
 void cli_options_free(cli_options *o);
+
+/* Reads the config of -c (*config = NULL without one; a .json config is
+ * checked first so that its errors name a line). Prints the error and
+ * returns false on failure. The caller frees *config. */
+bool cli_read_config(const cli_options *o, uint8_t **config, size_t *len);
+/* The library options the command line asks for (strings borrowed from o:
+ * keep o alive while they are used). */
+void cli_water_options(const cli_options *o, water_options *opts);
 
 /* Loads -t with the config of -c (a .json config is checked first so that
  * its errors name a line). Prints the error and returns NULL on failure. */

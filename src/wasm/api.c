@@ -172,15 +172,22 @@ wasm_functype_info wasm_func_type(const wasm_func *f) { return functype_info(f->
 
 void wasm_instance_interrupt(wasm_instance *inst)
 {
-    atomic_store_explicit(&inst->interrupt, 1, memory_order_relaxed);
+    atomic_fetch_or_explicit(&inst->poll, WASM_POLL_INTERRUPT, memory_order_relaxed);
 }
 
 void wasm_instance_clear_interrupt(wasm_instance *inst)
 {
-    atomic_store_explicit(&inst->interrupt, 0, memory_order_relaxed);
+    atomic_fetch_and_explicit(&inst->poll, ~WASM_POLL_INTERRUPT, memory_order_relaxed);
 }
 
-void wasm_instance_set_fuel(wasm_instance *inst, uint64_t fuel) { inst->fuel = fuel; }
+void wasm_instance_set_fuel(wasm_instance *inst, uint64_t fuel)
+{
+    inst->fuel = fuel;
+    if (fuel == UINT64_MAX)
+        atomic_fetch_and_explicit(&inst->poll, ~WASM_POLL_FUEL, memory_order_relaxed);
+    else
+        atomic_fetch_or_explicit(&inst->poll, WASM_POLL_FUEL, memory_order_relaxed);
+}
 uint64_t wasm_instance_fuel(const wasm_instance *inst) { return inst->fuel; }
 
 void wasm_instance_set_trap_message(wasm_instance *inst, const char *fmt, ...)

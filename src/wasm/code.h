@@ -2,8 +2,9 @@
  * code.h - the internal code that compile.c produces and interp.c runs.
  *
  * A function's code is an array of 32-bit words. Each instruction starts
- * with its handler (an offset from the interpreter's handler base, see
- * interp.c) followed by its operands, each one word:
+ * with its handler, in WASM_HANDLER_WORDS words (an offset from the
+ * interpreter's handler base, see interp.c), followed by its operands,
+ * each one word:
  *   - slots: indices into the frame, fp[i] (params, then locals, then the
  *     operand-stack temps at fixed positions known from validation);
  *   - immediates: one word, or two (low, high) for 64-bit types;
@@ -20,6 +21,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define WASM_HANDLER_WORDS 1
+#define WASM_MAX_CONSTS 12
+
 /* Hand-written internal operations; generated ones follow from opcodes.def. */
 #define WASM_IOPS_FIXED(X)                                                    \
     X(unreachable)   /* -                                                 */ \
@@ -28,7 +32,11 @@
     X(br_eqz32)      /* cond off      (i32.eqz + br_if, if)               */ \
     X(br_nez64)      /* cond off                                          */ \
     X(br_eqz64)      /* cond off                                          */ \
-    X(br_table)      /* idx n off[0..n] (off[n] is the default)          */ \
+    X(br_add_nez32)  /* dst src k off  (dst = src + k; branch if dst != 0) */ \
+    X(br_add_eqz32)  /* dst src k off                                     */ \
+    X(br_add2_nez32) /* d1 a1 k1 dst src k off (d1 = a1 + k1 first)       */ \
+    X(br_add2_eqz32) /* d1 a1 k1 dst src k off                            */ \
+    X(br_table)      /* idx k n off[0..n]: by idx + k (off[n]: default)   */ \
     X(return0)       /* -                                                 */ \
     X(return1)       /* src                                               */ \
     X(returnn)       /* n src[0..n)                                       */ \
@@ -38,6 +46,13 @@
     X(copy)          /* dst src                                           */ \
     X(const32)       /* dst imm                                           */ \
     X(const64)       /* dst lo hi                                         */ \
+    X(copy_copy)     /* dst src dst src  (two moves, in order)            */ \
+    X(copy_const)    /* dst src dst imm                                   */ \
+    X(const_copy)    /* dst imm dst src                                   */ \
+    X(const_const)   /* dst imm dst imm                                   */ \
+    X(add_imm_copy)  /* dst a k dst2: i32.add of a constant, also to dst2 */ \
+    X(consts)        /* n (dst imm){n}: 3..WASM_MAX_CONSTS 32-bit         */ \
+                     /* constants to distinct slots                       */ \
     X(global_get)    /* dst global                                        */ \
     X(global_set)    /* global src                                        */ \
     X(select)        /* dst a b cond                                      */ \
@@ -59,12 +74,18 @@
     X(ref_func)      /* dst func_index                                    */
 
 /* Loads and stores: (name, type in memory, slot field, conversion). Each
- * comes in three forms that differ only in how the address is given:
+ * comes in five forms that differ only in how the address is given:
  *   name     dst addr off     /  addr val off      ea = addr + off
  *   name_k   dst a k off      /  a k val off       ea = (u32)(a + k) + off
  *   name_x   dst a b off      /  a b val off       ea = (u32)(a + b) + off
- * (k an i32 immediate, b a slot; the _k/_x forms fuse an i32.add that
- * computed the address, keeping its 32-bit wrap-around). */
+ *   name_sk  dst x s k off    /  x s k val off     ea = (u32)((x << s) + k) + off
+ *   name_sx  dst a x s off    /  a x s val off     ea = (u32)(a + (x << s)) + off
+ * (k an i32 immediate, s a shift count 0..31, a, b, x slots; the forms
+ * fuse the i32.add and i32.shl that computed the address, keeping their
+ * 32-bit wrap-around). Loads have two more, for an address also kept in
+ * a local (local.tee):
+ *   name_kt  dst a k t off    t = a + k; ea = (u32)t + off
+ *   name_xt  dst a b t off    t = a + b; ea = (u32)t + off */
 #define WASM_LOADS(X)                                                         \
     X(i32_load, uint32_t, u32, uint32_t) /* also f32.load */                 \
     X(i64_load, uint64_t, u64, uint64_t) /* also f64.load */                 \
@@ -84,18 +105,59 @@
     X(store8, uint8_t, u32, uint8_t)                                          \
     X(store16, uint16_t, u32, uint16_t)
 
+/* Fused pairs of binary ops, t = FIRST(a, b); dst = SECOND(t, c), where
+ * nothing else reads the temp t (compile_ops.c). A row: (first, second,
+ * form, slot field) gives `f_FIRST_SECOND_FORM`; its operands by form (k
+ * an immediate, one word or two for 64-bit types):
+ *   bb  dst a b c     ib  dst a k c     bi  dst a b k     ii  dst a k k
+ *   bbr dst a b c: as bb but dst = SECOND(c, t)
+ * Chosen by counting executed pairs on bench/ (see WASM_PROFILE in
+ * interp.c). */
+#define WASM_FUSED(X)                                                         \
+    X(i32_shr_u, i32_xor, ib, u32)                                            \
+    X(i32_shl, i32_xor, ib, u32)                                              \
+    X(i32_rotl, i32_xor, ib, u32)                                             \
+    X(i32_shl, i32_add, ib, u32)                                              \
+    X(i32_mul, i32_add, ib, u32)                                              \
+    X(i32_shr_u, i32_and, ii, u32)                                            \
+    X(i32_xor, i32_shl, bi, u32)                                              \
+    X(i32_mul, i32_add, bb, u32)                                              \
+    X(i32_add, i32_add, bb, u32)                                              \
+    X(i32_and, i32_add, bb, u32)                                              \
+    X(i32_xor, i32_add, bb, u32)                                              \
+    X(i64_shr_u, i64_xor, ib, u64)                                            \
+    X(i64_xor, i64_mul, bi, u64)                                              \
+    X(i64_mul, i64_shr_u, ii, u64)                                            \
+    X(f64_mul, f64_add, bb, f64)                                              \
+    X(f64_mul, f64_add, bbr, f64)
+
 /* Generated: unary/binary ops as `op_ID` (dst a) and `op_ID` (dst a b) plus
  * `op_ID_imm` (dst a imm); compares also `br_ID` (a b off) and
- * `br_ID_imm` (a imm off); eqz gives only `op_ID`. */
+ * `br_ID_imm` (a imm off), and i32 compares `br_add_ID` (dst src k b off)
+ * and `br_add_ID_imm` (dst src k imm off), which first do dst = src + k
+ * (an i32.add of a constant, typically a loop counter's) and compare dst
+ * with b, and `br_add2_ID[_imm]` (d1 a1 k1 dst src k b off), which do
+ * d1 = a1 + k1 before that (a second counter); eqz gives only `op_ID`.
+ * Fused ops run their parts in order. */
 #define WASM_IOP_ENUM_FIXED(name) IOP_##name,
 #define WASM_IOP_UN(b, id, ...) IOP_op_##id,
 #define WASM_IOP_BIN(b, id, ...) IOP_op_##id, IOP_op_##id##_imm,
-#define WASM_IOP_CMP(b, id, ...) IOP_op_##id, IOP_op_##id##_imm, IOP_br_##id, IOP_br_##id##_imm,
-#define WASM_IOP_MEM(name, ...) IOP_##name, IOP_##name##_k, IOP_##name##_x,
+#define WASM_IOP_CMP(b, id, n, in, ...)                                       \
+    IOP_op_##id, IOP_op_##id##_imm, IOP_br_##id, IOP_br_##id##_imm,          \
+    WASM_IOP_BR_ADD_##in(id)
+#define WASM_IOP_BR_ADD_I32(id)                                               \
+    IOP_br_add_##id, IOP_br_add_##id##_imm, IOP_br_add2_##id, IOP_br_add2_##id##_imm,
+#define WASM_IOP_BR_ADD_I64(id)
+#define WASM_IOP_FUSED(f, s, form, fld) IOP_f_##f##_##s##_##form,
+#define WASM_IOP_MEM(name, ...)                                               \
+    IOP_##name, IOP_##name##_k, IOP_##name##_x, IOP_##name##_sk, IOP_##name##_sx,
+#define WASM_IOP_LOAD(name, ...)                                              \
+    WASM_IOP_MEM(name) IOP_##name##_kt, IOP_##name##_xt,
 typedef enum wasm_iop {
     WASM_IOPS_FIXED(WASM_IOP_ENUM_FIXED)
-    WASM_LOADS(WASM_IOP_MEM)
+    WASM_LOADS(WASM_IOP_LOAD)
     WASM_STORES(WASM_IOP_MEM)
+    WASM_FUSED(WASM_IOP_FUSED)
 #define UNOP WASM_IOP_UN
 #define TRAPUN WASM_IOP_UN
 #define SATOP WASM_IOP_UN
@@ -106,6 +168,9 @@ typedef enum wasm_iop {
 #include "opcodes.def"
     IOP_COUNT
 } wasm_iop;
+/* compile_ops.c finds br_add2_X two after br_add_X */
+_Static_assert(IOP_br_add2_nez32 == IOP_br_add_nez32 + 2 &&
+               IOP_br_add2_i32_ne_imm == IOP_br_add_i32_ne_imm + 2, "br_add2 order");
 
 struct wasm_code {
     uint32_t *words;
@@ -121,8 +186,8 @@ struct wasm_code {
 wasm_err wasm_compile_module(wasm_module *m, wasm_error *err);
 void wasm_code_free(wasm_code *c);
 
-/* The interpreter's handler offsets, indexed by wasm_iop (interp.c). */
-const int32_t *wasm_interp_handlers(void);
+/* The interpreter's handler words, indexed by wasm_iop (interp.c). */
+const uint32_t *wasm_interp_handlers(void);
 /* Name of an internal op, for the disassembler and debugging. */
 const char *wasm_iop_name(wasm_iop op);
 /* disasm.c: words of the instruction at pc; prints a function's code. */

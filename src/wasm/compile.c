@@ -181,8 +181,7 @@ void set_unreachable(compiler *c)
     ctrl *f = &c->cs[c->cs_n - 1];
     c->vs_n = f->height;
     f->unreachable = true;
-    c->last_dst = NO_POS;
-    c->cmp.valid = false;
+    fusion_barrier(c);
 }
 
 /* ---- control stack ---------------------------------------------------- */
@@ -230,10 +229,122 @@ void emit_w(compiler *c, uint32_t w)
 uint32_t emit_op(compiler *c, wasm_iop op)
 {
     uint32_t at = c->code_n;
-    emit_w(c, (uint32_t)c->handlers[op]);
+    _Static_assert(WASM_HANDLER_WORDS == 1, "one handler word");
+    emit_w(c, c->handlers[op]);
+    uint32_t n = c->nrecent;
+    fusion_barrier(c);
+    if (n == sizeof c->recent / sizeof c->recent[0])
+        memmove(c->recent, c->recent + 1, --n * sizeof c->recent[0]);
+    c->recent[n] = at;
+    c->nrecent = n + 1;
+    return at;
+}
+
+/* Removes the last instruction (to emit a fused one in its place). */
+void drop_last(compiler *c)
+{
+    uint32_t n = c->nrecent - 1;
+    c->code_n = c->recent[n];
+    fusion_barrier(c);
+    c->nrecent = n;
+}
+
+/* Forgets the last instruction for fusion: called when another one is
+ * emitted and where code may be jumped to (a label binds here). */
+void fusion_barrier(compiler *c)
+{
+    c->nrecent = 0;
     c->last_dst = NO_POS;
     c->cmp.valid = false;
-    return at;
+    c->moves_at = NO_POS;
+}
+
+/* ---- moves: copies and constants ---------------------------------------- */
+
+/* Adds dst = k to the const_const or consts op at `at`, making it a
+ * consts op, unless it is full or writes dst already (the entries of a
+ * consts op may then run in any order). */
+static bool add_to_consts(compiler *c, uint32_t at, uint32_t dst, uint32_t k)
+{
+    uint32_t first = OPND(at, 1), n = 2;
+    if (op_at(c, at, IOP_consts)) {
+        n = c->code[first];
+        first++;
+    } else if (!op_at(c, at, IOP_const_const)) {
+        return false;
+    }
+    if (n == WASM_MAX_CONSTS || last_op(c) != at)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (c->code[first + 2 * i] == dst)
+            return false;
+    if (n == 2) { /* const_const d k d k -> consts 3 d k d k */
+        uint32_t w[4];
+        memcpy(w, c->code + first, sizeof w);
+        drop_last(c);
+        emit_op(c, IOP_consts);
+        emit_w(c, 2);
+        for (int i = 0; i < 4; i++)
+            emit_w(c, w[i]);
+        c->moves_at = at;
+        first = OPND(at, 2);
+    }
+    c->code[OPND(at, 1)] = n + 1;
+    emit_w(c, dst);
+    emit_w(c, k);
+    return true;
+}
+
+/* Emits a copy (is_const false) or a 32-bit constant. Two in a row with no
+ * label between become one pair op (copy_copy, copy_const, const_copy,
+ * const_const), run in order; more constants make a consts op. */
+static void emit_move(compiler *c, bool is_const, uint32_t dst, uint32_t x)
+{
+    /* a copy of what an i32.add of a constant just wrote: the add writes
+     * both (local.tee a; local.set b) */
+    uint32_t last = last_op(c);
+    if (!is_const && last != NO_POS && OPND(last, 4) == c->code_n &&
+        op_at(c, last, IOP_op_i32_add_imm) && c->code[OPND(last, 1)] == x) {
+        set_op(c, last, IOP_add_imm_copy);
+        emit_w(c, dst);
+        c->last_dst = NO_POS;
+        return;
+    }
+    uint32_t at = c->moves_at;
+    if (at != NO_POS && (op_at(c, at, IOP_copy) || op_at(c, at, IOP_const32))) {
+        bool k0 = op_at(c, at, IOP_const32);
+        static const wasm_iop pair[2][2] = {{IOP_copy_copy, IOP_copy_const},
+                                            {IOP_const_copy, IOP_const_const}};
+        set_op(c, at, pair[k0][is_const]);
+        emit_w(c, dst);
+        emit_w(c, x);
+        if (!k0 || !is_const)
+            c->moves_at = NO_POS;
+        return;
+    }
+    if (at != NO_POS && is_const && add_to_consts(c, at, dst, x))
+        return;
+    uint32_t start = emit_op(c, is_const ? IOP_const32 : IOP_copy);
+    emit_w(c, dst);
+    emit_w(c, x);
+    c->moves_at = start;
+}
+
+void emit_copy(compiler *c, uint32_t dst, uint32_t src)
+{
+    emit_move(c, false, dst, src);
+}
+
+void emit_const(compiler *c, uint32_t dst, uint64_t bits)
+{
+    if (bits >> 32) {
+        emit_op(c, IOP_const64);
+        emit_w(c, dst);
+        emit_w(c, (uint32_t)bits);
+        emit_w(c, (uint32_t)(bits >> 32));
+    } else {
+        emit_move(c, true, dst, (uint32_t)bits);
+    }
 }
 
 /* Writes the entry at stack position pos into its home slot. */
@@ -241,22 +352,10 @@ void materialize(compiler *c, uint32_t pos)
 {
     vval *v = &c->vs[pos];
     uint32_t dst = home(c, pos);
-    if (v->kind == K_LOCAL) {
-        emit_op(c, IOP_copy);
-        emit_w(c, dst);
-        emit_w(c, v->slot);
-    } else if (v->kind == K_CONST) {
-        if (v->imm >> 32) {
-            emit_op(c, IOP_const64);
-            emit_w(c, dst);
-            emit_w(c, (uint32_t)v->imm);
-            emit_w(c, (uint32_t)(v->imm >> 32));
-        } else {
-            emit_op(c, IOP_const32);
-            emit_w(c, dst);
-            emit_w(c, (uint32_t)v->imm);
-        }
-    }
+    if (v->kind == K_LOCAL)
+        emit_copy(c, dst, v->slot);
+    else if (v->kind == K_CONST)
+        emit_const(c, dst, v->imm);
     v->kind = K_TEMP;
     v->slot = dst;
 }
@@ -291,6 +390,7 @@ void emit_branch_to(compiler *c, ctrl *target, uint32_t site)
 
 void patch_chain(compiler *c, uint32_t head, uint32_t target)
 {
+    fusion_barrier(c);
     while (head != NO_POS) {
         uint32_t next = c->code[head];
         c->code[head] = (uint32_t)((int32_t)target - (int32_t)head);
@@ -320,17 +420,10 @@ void emit_label_copies(compiler *c, ctrl *target)
         uint32_t pos = c->vs_n - n + i;
         vval *v = &c->vs[pos];
         uint32_t dst = home(c, target->height + i);
-        if (v->kind == K_CONST) {
-            emit_op(c, v->imm >> 32 ? IOP_const64 : IOP_const32);
-            emit_w(c, dst);
-            emit_w(c, (uint32_t)v->imm);
-            if (v->imm >> 32)
-                emit_w(c, (uint32_t)(v->imm >> 32));
-        } else if (v->slot != dst) {
-            emit_op(c, IOP_copy);
-            emit_w(c, dst);
-            emit_w(c, v->slot);
-        }
+        if (v->kind == K_CONST)
+            emit_const(c, dst, v->imm);
+        else if (v->slot != dst)
+            emit_copy(c, dst, v->slot);
     }
 }
 
@@ -341,9 +434,26 @@ void emit_return(compiler *c)
     if (n == 0) {
         emit_op(c, IOP_return0);
     } else if (n == 1) {
-        uint32_t s = operand_slot(c, c->vs_n - 1);
-        emit_op(c, IOP_return1);
-        emit_w(c, s);
+        vval *v = &c->vs[c->vs_n - 1];
+        uint32_t s;
+        if (v->kind == K_TEMP && c->last_dst != NO_POS &&
+            c->last_dst_height == c->vs_n - 1 && c->code[c->last_dst] == v->slot) {
+            /* the result's producer is the last instruction: it may write
+             * fp[0] itself, nothing else runs before the return */
+            c->code[c->last_dst] = 0;
+            s = 0;
+        } else if (v->kind == K_CONST) {
+            emit_const(c, 0, v->imm);
+            s = 0;
+        } else {
+            s = operand_slot(c, c->vs_n - 1);
+        }
+        if (s == 0) {
+            emit_op(c, IOP_return0);
+        } else {
+            emit_op(c, IOP_return1);
+            emit_w(c, s);
+        }
     } else {
         /* All sources in temps (at or above their destinations): the
          * handler's in-order copy is then safe. */
@@ -368,8 +478,7 @@ static wasm_err compile_function(compiler *c, wasm_module *m, uint32_t def)
     c->end = c->p + fd->code_size;
     c->op_offset = fd->code_offset;
     c->vs_n = c->cs_n = c->code_n = c->max_height = 0;
-    c->last_dst = NO_POS;
-    c->cmp.valid = false;
+    fusion_barrier(c);
 
     if (setjmp(c->fail))
         return c->err ? c->err->code : WASM_ERR_INVALID;

@@ -53,6 +53,7 @@ typedef struct pending_cmp {
     uint32_t start, end;  /* its words [start, end) */
     uint32_t height;      /* stack position of its result */
     wasm_iop br, br_neg;  /* fused forms: branch if true / if false */
+    wasm_iop br_add, br_add_neg; /* the same after an i32.add, or 0 */
     uint32_t a;           /* slot */
     uint32_t b;           /* slot, or immediate low word */
     uint32_t b_hi;        /* immediate high word (64-bit) */
@@ -63,7 +64,7 @@ typedef struct compiler {
     wasm_module *m;
     wasm_error *err;
     jmp_buf fail;
-    const int32_t *handlers;
+    const uint32_t *handlers;
 
     const uint8_t *p, *end; /* body reader */
     uint32_t op_offset;     /* offset of the current instruction */
@@ -84,9 +85,15 @@ typedef struct compiler {
     uint32_t *scratch;        /* br_table labels and stubs */
     uint32_t scratch_cap;
 
+    /* Starts of the last few instructions since the last label (see
+     * fusion_barrier), newest last: what a fused instruction may absorb. */
+    uint32_t recent[4];
+    uint32_t nrecent;
     uint32_t last_dst;        /* word of the last op's dst, or NO_POS */
     uint32_t last_dst_height; /* stack position it wrote */
     pending_cmp cmp;
+    uint32_t moves_at;        /* the last op if a copy or const32 that a
+                                 next one may join, or NO_POS */
 } compiler;
 
 /* compile.c */
@@ -118,8 +125,31 @@ ctrl *label(compiler *c, uint32_t depth);
 uint32_t label_arity(const ctrl *f);
 const wasm_valtype *label_types(const ctrl *f);
 
+/* Start of the last instruction, or NO_POS after a label. */
+static inline uint32_t last_op(const compiler *c)
+{
+    return c->nrecent ? c->recent[c->nrecent - 1] : NO_POS;
+}
+
+/* Word index of operand i (from 1) of the instruction starting at `at`. */
+#define OPND(at, i) ((at) + WASM_HANDLER_WORDS - 1 + (i))
+/* Does the instruction starting at word `at` have op's handler? */
+static inline bool op_at(const compiler *c, uint32_t at, wasm_iop op)
+{
+    return c->code[at] == c->handlers[op];
+}
+/* Makes the instruction at `at` op (same operands). */
+static inline void set_op(compiler *c, uint32_t at, wasm_iop op)
+{
+    c->code[at] = c->handlers[op];
+}
+
 uint32_t emit_op(compiler *c, wasm_iop op);
 void emit_w(compiler *c, uint32_t w);
+void fusion_barrier(compiler *c);
+void drop_last(compiler *c);
+void emit_copy(compiler *c, uint32_t dst, uint32_t src);
+void emit_const(compiler *c, uint32_t dst, uint64_t bits);
 void materialize(compiler *c, uint32_t pos);
 void materialize_all(compiler *c);
 uint32_t operand_slot(compiler *c, uint32_t pos);

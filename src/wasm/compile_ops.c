@@ -16,30 +16,38 @@ enum { S_NONE, S_UN, S_BIN, S_CMP, S_EQZ };
 
 typedef struct simple_op {
     uint8_t kind;
-    bool commutative;
     wasm_valtype in, out;
-    wasm_iop op, op_imm, br, br_imm, br_neg, br_neg_imm;
+    wasm_iop op, op_imm;
+    /* compares: fused branches, by whether b is an immediate */
+    wasm_iop br[2], br_neg[2], br_add[2], br_add_neg[2];
 } simple_op;
 
-#define UNOP(byte, id, name, in, out, cin, cout, expr) \
-    [byte] = {S_UN, false, WASM_##in, WASM_##out, IOP_op_##id, 0, 0, 0, 0, 0},
-#define TRAPUN(byte, id, name, in, out, cin, cout, fn) \
-    [byte] = {S_UN, false, WASM_##in, WASM_##out, IOP_op_##id, 0, 0, 0, 0, 0},
-#define BINOP(byte, id, name, in, out, cin, cout, expr) \
-    [byte] = {S_BIN, false, WASM_##in, WASM_##out, IOP_op_##id, IOP_op_##id##_imm, 0, 0, 0, 0},
-#define TRAPOP(byte, id, name, in, out, cin, cout, fn) \
-    [byte] = {S_BIN, false, WASM_##in, WASM_##out, IOP_op_##id, IOP_op_##id##_imm, 0, 0, 0, 0},
-#define CMPOP(byte, id, name, in, cin, expr, neg)                                  \
-    [byte] = {S_CMP, false, WASM_##in, WASM_I32, IOP_op_##id, IOP_op_##id##_imm,  \
-              IOP_br_##id, IOP_br_##id##_imm, IOP_br_##neg, IOP_br_##neg##_imm},
-#define EQZOP(byte, id, name, in, cin) \
-    [byte] = {S_EQZ, false, WASM_##in, WASM_I32, IOP_op_##id, 0, 0, 0, 0, 0},
+#define UNOP(byte, id, name, tin, tout, cin, cout, expr) \
+    [byte] = {.kind = S_UN, .in = WASM_##tin, .out = WASM_##tout, .op = IOP_op_##id},
+#define TRAPUN UNOP
+#define BINOP(byte, id, name, tin, tout, cin, cout, expr)                         \
+    [byte] = {.kind = S_BIN, .in = WASM_##tin, .out = WASM_##tout, .op = IOP_op_##id, \
+              .op_imm = IOP_op_##id##_imm},
+#define TRAPOP BINOP
+#define CMPOP(byte, id, name, tin, cin, expr, neg)                               \
+    [byte] = {.kind = S_CMP, .in = WASM_##tin, .out = WASM_I32, .op = IOP_op_##id, \
+              .op_imm = IOP_op_##id##_imm,                                      \
+              .br = {IOP_br_##id, IOP_br_##id##_imm},                           \
+              .br_neg = {IOP_br_##neg, IOP_br_##neg##_imm},                     \
+              BR_ADD_##tin(id, neg)},
+/* br_add forms exist for i32 only; 0 (unreachable) means none */
+#define BR_ADD_I32(id, neg)                                                     \
+    .br_add = {IOP_br_add_##id, IOP_br_add_##id##_imm},                         \
+    .br_add_neg = {IOP_br_add_##neg, IOP_br_add_##neg##_imm}
+#define BR_ADD_I64(id, neg) .br_add = {0, 0}
+#define EQZOP(byte, id, name, tin, cin) \
+    [byte] = {.kind = S_EQZ, .in = WASM_##tin, .out = WASM_I32, .op = IOP_op_##id},
 static simple_op simple[256] = {
 #include "opcodes.def"
 };
 
-#define SATOP(sub, id, name, in, out, cin, cout, expr) \
-    [sub] = {S_UN, false, WASM_##in, WASM_##out, IOP_op_##id, 0, 0, 0, 0, 0},
+#define SATOP(sub, id, name, tin, tout, cin, cout, expr) \
+    [sub] = {.kind = S_UN, .in = WASM_##tin, .out = WASM_##tout, .op = IOP_op_##id},
 static const simple_op sat_ops[8] = {
 #include "opcodes.def"
 };
@@ -84,16 +92,104 @@ static void emit_unary(compiler *c, const simple_op *s)
         set_dst(c, pos);
         emit_w(c, a);
         if (s->kind == S_EQZ) {
+            bool i64 = s->in == WASM_I64;
             c->cmp = (pending_cmp){true, start, c->code_n, pos,
-                                   s->in == WASM_I64 ? IOP_br_eqz64 : IOP_br_eqz32,
-                                   s->in == WASM_I64 ? IOP_br_nez64 : IOP_br_nez32,
-                                   a, 0, 0, 0};
+                                   i64 ? IOP_br_eqz64 : IOP_br_eqz32,
+                                   i64 ? IOP_br_nez64 : IOP_br_nez32,
+                                   i64 ? 0 : IOP_br_add_eqz32,
+                                   i64 ? 0 : IOP_br_add_nez32, a, 0, 0, 0};
         }
     }
     push_temp(c, s->out);
 }
 
-static void emit_binary(compiler *c, const simple_op *s, bool commutative)
+/* ---- fused pairs (WASM_FUSED in code.h) ------------------------------- */
+
+static const struct fused_pair {
+    wasm_iop first, second, fused;
+    bool right; /* the temp is second's right operand */
+} fused_pairs[] = {
+#define FUSED_ROW(f, s, form, fld)                                            \
+    {FUSED_FIRST_##form(f), FUSED_SECOND_##form(s), IOP_f_##f##_##s##_##form, \
+     FUSED_RIGHT_##form},
+#define FUSED_RIGHT_bb false
+#define FUSED_RIGHT_bi false
+#define FUSED_RIGHT_ib false
+#define FUSED_RIGHT_ii false
+#define FUSED_RIGHT_bbr true
+#define FUSED_FIRST_bbr(f) IOP_op_##f
+#define FUSED_SECOND_bbr(s) IOP_op_##s
+#define FUSED_FIRST_bb(f) IOP_op_##f
+#define FUSED_FIRST_bi(f) IOP_op_##f
+#define FUSED_FIRST_ib(f) IOP_op_##f##_imm
+#define FUSED_FIRST_ii(f) IOP_op_##f##_imm
+#define FUSED_SECOND_bb(s) IOP_op_##s
+#define FUSED_SECOND_ib(s) IOP_op_##s
+#define FUSED_SECOND_bi(s) IOP_op_##s##_imm
+#define FUSED_SECOND_ii(s) IOP_op_##s##_imm
+    WASM_FUSED(FUSED_ROW)
+};
+
+/* Emits s (operands at pa, pa + 1) fused with the last instruction if
+ * that wrote one of its operands to a temp (read by nothing else) and the
+ * pair is listed; a constant other operand must be on the right. Returns
+ * whether it did. */
+static bool emit_fused(compiler *c, const simple_op *s, uint32_t pa, bool commutative)
+{
+    uint32_t at = last_op(c);
+    if (at == NO_POS || c->last_dst != OPND(at, 1))
+        return false;
+    uint32_t tpos = c->last_dst_height;
+    if (tpos != pa && tpos != pa + 1)
+        return false;
+    vval *t = &c->vs[tpos], *other = &c->vs[tpos == pa ? pa + 1 : pa];
+    bool imm = other->kind == K_CONST, right = tpos != pa && !commutative;
+    if (t->kind != K_TEMP || t->slot != c->code[OPND(at, 1)] || (imm && tpos != pa))
+        return false;
+    wasm_iop second = imm ? s->op_imm : s->op;
+    const struct fused_pair *p = NULL;
+    for (size_t i = 0; i < sizeof fused_pairs / sizeof fused_pairs[0] && !p; i++)
+        if (fused_pairs[i].second == second && fused_pairs[i].right == right &&
+            op_at(c, at, fused_pairs[i].first))
+            p = &fused_pairs[i];
+    uint32_t w[3], n = c->code_n - OPND(at, 2); /* the first op's a, b or k */
+    if (!p || n > 3)
+        return false;
+    memcpy(w, c->code + OPND(at, 2), n * sizeof *w);
+    drop_last(c);
+    emit_op(c, p->fused);
+    set_dst(c, pa);
+    for (uint32_t i = 0; i < n; i++)
+        emit_w(c, w[i]);
+    if (!imm) {
+        emit_w(c, other->slot);
+    } else {
+        emit_w(c, (uint32_t)other->imm);
+        if (is_64(s->in))
+            emit_w(c, (uint32_t)(other->imm >> 32));
+    }
+    return true;
+}
+
+/* Is `a op k` just a (x + 0, x << 0, x * 1, x & -1, ...)? */
+static bool is_identity(uint8_t byte, uint64_t k)
+{
+    switch (byte) {
+    case 0x6A: case 0x6B: case 0x72: case 0x73: /* i32 add sub or xor */
+    case 0x74: case 0x75: case 0x76: case 0x77: case 0x78: /* shifts, rotates */
+        return (uint32_t)k == 0 || (byte >= 0x74 && ((uint32_t)k & 31) == 0);
+    case 0x7C: case 0x7D: case 0x84: case 0x85:
+    case 0x86: case 0x87: case 0x88: case 0x89: case 0x8A:
+        return k == 0 || (byte >= 0x86 && (k & 63) == 0);
+    case 0x6C: return (uint32_t)k == 1;           /* i32.mul */
+    case 0x7E: return k == 1;                     /* i64.mul */
+    case 0x71: return (uint32_t)k == UINT32_MAX;  /* i32.and */
+    case 0x83: return k == UINT64_MAX;            /* i64.and */
+    default: return false;
+    }
+}
+
+static void emit_binary(compiler *c, const simple_op *s, uint8_t byte, bool commutative)
 {
     pop_expect(c, s->in);
     pop_expect(c, s->in);
@@ -103,6 +199,14 @@ static void emit_binary(compiler *c, const simple_op *s, bool commutative)
             vval t = c->vs[pa];
             c->vs[pa] = c->vs[pb];
             c->vs[pb] = t;
+        }
+        if (c->vs[pb].kind == K_CONST && is_identity(byte, c->vs[pb].imm)) {
+            c->vs_n = pb; /* the result is a, where it is */
+            return;
+        }
+        if (emit_fused(c, s, pa, commutative)) {
+            push_temp(c, s->out);
+            return;
         }
         uint32_t a = operand_slot(c, pa);
         vval *B = &c->vs[pb];
@@ -118,14 +222,28 @@ static void emit_binary(compiler *c, const simple_op *s, bool commutative)
             emit_w(c, b_hi);
         if (s->kind == S_CMP)
             c->cmp = (pending_cmp){true, start, c->code_n, pa,
-                                   imm ? s->br_imm : s->br,
-                                   imm ? s->br_neg_imm : s->br_neg,
+                                   s->br[imm], s->br_neg[imm],
+                                   s->br_add[imm], s->br_add_neg[imm],
                                    a, b, b_hi, nb};
     }
     push_temp(c, s->out);
 }
 
 /* ---- branches ----------------------------------------------------------- */
+
+/* If the last instruction is an i32.add of a constant writing `slot` (any
+ * slot for NO_POS), drops it and returns true with its operands in w:
+ * a branch may absorb it. */
+static bool take_add(compiler *c, uint32_t slot, uint32_t w[3])
+{
+    uint32_t at = last_op(c);
+    if (at == NO_POS || OPND(at, 4) != c->code_n || !op_at(c, at, IOP_op_i32_add_imm) ||
+        (slot != NO_POS && c->code[OPND(at, 1)] != slot))
+        return false;
+    memcpy(w, c->code + OPND(at, 1), 3 * sizeof *w);
+    drop_last(c);
+    return true;
+}
 
 /* Emits a branch taken when the popped i32 condition v is non-zero
  * (when_true) or zero; fuses it with the compare that computed v if that
@@ -138,10 +256,28 @@ static uint32_t cond_branch(compiler *c, vval v, bool when_true, bool mat_all)
     bool fuse = k.valid && k.end == c->code_n && k.height == c->vs_n &&
                 v.kind == K_TEMP;
     if (fuse)
-        c->code_n = k.start;
+        drop_last(c);
+    /* The add of a constant that computed the tested value joins in, and
+     * another one before it (loop counters); not across materialisations:
+     * they may read the adds' destinations. */
+    uint32_t add[3], add2[3];
+    bool has_add = !mat_all && (fuse ? k.br_add != 0 : v.kind != K_CONST) &&
+                   take_add(c, fuse ? k.a : v.slot, add);
+    bool has_add2 = has_add && take_add(c, NO_POS, add2);
     if (mat_all)
         materialize_all(c);
-    if (fuse) {
+    if (has_add) {
+        /* br_add2_X follows br_add_X in wasm_iop, by two */
+        wasm_iop op = fuse ? (when_true ? k.br_add : k.br_add_neg)
+                           : (when_true ? IOP_br_add_nez32 : IOP_br_add_eqz32);
+        emit_op(c, has_add2 ? op + 2 : op);
+        for (int i = 0; has_add2 && i < 3; i++)
+            emit_w(c, add2[i]);
+        for (int i = 0; i < 3; i++)
+            emit_w(c, add[i]);
+        if (fuse && k.nb)
+            emit_w(c, k.b);
+    } else if (fuse) {
         emit_op(c, when_true ? k.br : k.br_neg);
         emit_w(c, k.a);
         if (k.nb >= 1)
@@ -245,9 +381,20 @@ static void op_br_table(compiler *c)
         check_top(c, label_types(t), arity);
     }
     if (reachable(c)) {
-        uint32_t idx_slot = idx.kind == K_CONST ? operand_slot(c, c->vs_n) : idx.slot;
+        /* an index computed by adding a constant: the add joins in */
+        uint32_t at = last_op(c), addend = 0, idx_slot;
+        if (idx.kind == K_TEMP && at != NO_POS && c->last_dst == OPND(at, 1) &&
+            c->last_dst_height == c->vs_n && c->code[OPND(at, 1)] == idx.slot &&
+            op_at(c, at, IOP_op_i32_add_imm)) {
+            idx_slot = c->code[OPND(at, 2)];
+            addend = c->code[OPND(at, 3)];
+            drop_last(c);
+        } else {
+            idx_slot = idx.kind == K_CONST ? operand_slot(c, c->vs_n) : idx.slot;
+        }
         emit_op(c, IOP_br_table);
         emit_w(c, idx_slot);
+        emit_w(c, addend);
         emit_w(c, n);
         uint32_t first = c->code_n;
         for (uint32_t i = 0; i <= n; i++)
@@ -321,8 +468,14 @@ static void enter_block(compiler *c, uint8_t op, blocktype *bt)
     push_ctrl(c, op, bt->np, bt->p, bt->nr, bt->r);
     for (uint32_t i = 0; i < bt->np; i++)
         push_temp(c, bt->p[i]);
-    c->last_dst = NO_POS;
-    c->cmp.valid = false;
+    /* Only a loop's start is a branch target: instructions before a block
+     * or if body may still fuse with those in it. */
+    if (op == 0x03) {
+        fusion_barrier(c);
+    } else {
+        c->last_dst = NO_POS;
+        c->cmp.valid = false;
+    }
 }
 
 static void pop_results(compiler *c, ctrl *f)
@@ -357,8 +510,7 @@ static void op_else(compiler *c)
     c->vs_n = f->height;
     for (uint32_t i = 0; i < f->nparams; i++)
         push_temp(c, f->params[i]);
-    c->last_dst = NO_POS;
-    c->cmp.valid = false;
+    fusion_barrier(c);
 }
 
 /* Returns false at the function's end. */
@@ -372,7 +524,7 @@ static bool op_end(compiler *c)
             cfail(c, WASM_ERR_INVALID, "type mismatch: if without else must not change the stack");
     }
     bool live = reachable(c);
-    if (live)
+    if (live && c->cs_n > 1) /* emit_return() reads results where they are */
         for (uint32_t i = f->height; i < c->vs_n; i++)
             materialize(c, i);
     if (c->cs_n == 1) {
@@ -392,8 +544,7 @@ static bool op_end(compiler *c)
     c->vs_n = height;
     for (uint32_t i = 0; i < nr; i++)
         push_temp(c, res[i]);
-    c->last_dst = NO_POS;
-    c->cmp.valid = false;
+    fusion_barrier(c);
     return true;
 }
 
@@ -506,15 +657,9 @@ static void op_local_set(compiler *c, bool tee)
             c->code[dst_word] = x;
             c->cmp.valid = false;
         } else if (v.kind == K_CONST) {
-            emit_op(c, v.imm >> 32 ? IOP_const64 : IOP_const32);
-            emit_w(c, x);
-            emit_w(c, (uint32_t)v.imm);
-            if (v.imm >> 32)
-                emit_w(c, (uint32_t)(v.imm >> 32));
+            emit_const(c, x, v.imm);
         } else if (v.slot != x) {
-            emit_op(c, IOP_copy);
-            emit_w(c, x);
-            emit_w(c, v.slot);
+            emit_copy(c, x, v.slot);
         }
         c->last_dst = NO_POS;
     }
@@ -606,31 +751,65 @@ static uint32_t memarg(compiler *c, uint32_t natural_log2)
     return offset;
 }
 
-/* An access's address operand: one slot (form 0), or the operands of the
- * i32.add that computed it, a + k (form 1, IOP_*_k) or a + b (form 2,
- * IOP_*_x). The add is dropped when it is the last instruction and wrote
- * the temp at pos, which only this access reads; its operands are intact
- * since nothing ran after it. */
+/* An access's address operand: a slot (form 0), or the i32.add that
+ * computed it, a + k (form 1, IOP_*_k) or a + b (form 2, IOP_*_x), and
+ * an i32.shl by a constant that computed a (form 3, (x << s) + k, IOP_*_sk)
+ * or an addend (form 4, base + (x << s), IOP_*_sx). Those instructions are
+ * dropped when they come last and wrote temps that only they and this
+ * access read; their operands are intact since nothing ran after them.
+ * Loads also take an add that wrote a local they read (forms 5 and 6,
+ * IOP_*_kt and IOP_*_xt, which still write the local). */
 typedef struct address {
-    uint32_t form, a, b;
+    uint32_t form, n, w[3]; /* the operand words */
 } address;
 
-static address address_operand(compiler *c, uint32_t pos)
+/* If the last instruction is an i32.shl by a constant writing temp `slot`,
+ * drops it and returns true with its operands in x and sh. */
+static bool take_shl(compiler *c, uint32_t slot, uint32_t *x, uint32_t *sh)
 {
-    uint32_t w = c->last_dst;
+    uint32_t at = last_op(c);
+    if (slot < c->tbase || at == NO_POS || OPND(at, 4) != c->code_n ||
+        !op_at(c, at, IOP_op_i32_shl_imm) || c->code[OPND(at, 1)] != slot)
+        return false;
+    *x = c->code[OPND(at, 2)];
+    *sh = c->code[OPND(at, 3)] & 31;
+    drop_last(c);
+    return true;
+}
+
+static address address_operand(compiler *c, uint32_t pos, bool load)
+{
+    uint32_t at = last_op(c);
     vval *v = &c->vs[pos];
-    if (w != NO_POS && w + 3 == c->code_n && c->last_dst_height == pos &&
-        v->kind == K_TEMP && c->code[w] == v->slot) {
-        int32_t h = (int32_t)c->code[w - 1];
-        uint32_t form = h == c->handlers[IOP_op_i32_add_imm] ? 1
-                      : h == c->handlers[IOP_op_i32_add]     ? 2 : 0;
-        if (form) {
-            c->code_n = w - 1;
-            c->last_dst = NO_POS;
-            return (address){form, c->code[w + 1], c->code[w + 2]};
-        }
+    /* a load from the local the last instruction, an add, just wrote */
+    if (load && v->kind == K_LOCAL && at != NO_POS && c->code[OPND(at, 1)] == v->slot &&
+        (op_at(c, at, IOP_op_i32_add_imm) || op_at(c, at, IOP_op_i32_add))) {
+        uint32_t form = op_at(c, at, IOP_op_i32_add_imm) ? 5 : 6;
+        uint32_t a = c->code[OPND(at, 2)], b = c->code[OPND(at, 3)];
+        drop_last(c);
+        return (address){form, 3, {a, b, v->slot}};
     }
-    return (address){0, operand_slot(c, pos), 0};
+    if (at == NO_POS || v->kind != K_TEMP || c->last_dst != OPND(at, 1) ||
+        c->last_dst_height != pos || c->code[OPND(at, 1)] != v->slot)
+        return (address){0, 1, {operand_slot(c, pos)}};
+    uint32_t a = c->code[OPND(at, 2)], b = c->code[OPND(at, 3)], x, sh;
+    if (op_at(c, at, IOP_f_i32_shl_i32_add_ib)) { /* dst x s base */
+        uint32_t base = c->code[OPND(at, 4)];
+        drop_last(c);
+        return (address){4, 3, {base, a, b & 31}};
+    }
+    uint32_t form = op_at(c, at, IOP_op_i32_add_imm) ? 1
+                  : op_at(c, at, IOP_op_i32_add)     ? 2 : 0;
+    if (!form)
+        return (address){0, 1, {operand_slot(c, pos)}};
+    drop_last(c);
+    if (form == 1 && a == home(c, pos) && take_shl(c, a, &x, &sh))
+        return (address){3, 3, {x, sh, b}};
+    if (form == 2 && b == home(c, pos + 1) && take_shl(c, b, &x, &sh))
+        return (address){4, 3, {a, x, sh}};
+    if (form == 2 && a == home(c, pos) && take_shl(c, a, &x, &sh))
+        return (address){4, 3, {b, x, sh}};
+    return (address){form, 2, {a, b}};
 }
 
 static void op_load(compiler *c, wasm_iop op, wasm_valtype t, uint32_t log2)
@@ -639,12 +818,11 @@ static void op_load(compiler *c, wasm_iop op, wasm_valtype t, uint32_t log2)
     pop_expect(c, WASM_I32);
     uint32_t pos = c->vs_n;
     if (reachable(c)) {
-        address ad = address_operand(c, pos);
+        address ad = address_operand(c, pos, true);
         emit_op(c, op + ad.form);
         set_dst(c, pos);
-        emit_w(c, ad.a);
-        if (ad.form)
-            emit_w(c, ad.b);
+        for (uint32_t i = 0; i < ad.n; i++)
+            emit_w(c, ad.w[i]);
         emit_w(c, offset);
     }
     push_temp(c, t);
@@ -660,11 +838,10 @@ static void op_store(compiler *c, wasm_iop op, wasm_valtype t, uint32_t log2)
         /* first: materialising a constant value emits code, which then
          * keeps the address's add from being fused */
         uint32_t v = operand_slot(c, pos + 1);
-        address ad = address_operand(c, pos);
+        address ad = address_operand(c, pos, false);
         emit_op(c, op + ad.form);
-        emit_w(c, ad.a);
-        if (ad.form)
-            emit_w(c, ad.b);
+        for (uint32_t i = 0; i < ad.n; i++)
+            emit_w(c, ad.w[i]);
         emit_w(c, v);
         emit_w(c, offset);
     }
@@ -874,7 +1051,7 @@ bool compile_instr(compiler *c)
         return true;
     case S_BIN:
     case S_CMP:
-        emit_binary(c, s, is_commutative(op));
+        emit_binary(c, s, op, is_commutative(op));
         return true;
     default:
         break;

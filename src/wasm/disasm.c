@@ -4,6 +4,7 @@
  */
 #include "code.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* Words of each instruction (0: variable, computed below). */
@@ -11,7 +12,11 @@
 #define LEN_BIN(b, id, n, in, out, cin, ...) [IOP_op_##id] = 4, [IOP_op_##id##_imm] = 3 + IMMW_##cin,
 #define LEN_CMP(b, id, n, in, cin, ...)                                        \
     [IOP_op_##id] = 4, [IOP_op_##id##_imm] = 3 + IMMW_##cin, [IOP_br_##id] = 4, \
-    [IOP_br_##id##_imm] = 3 + IMMW_##cin,
+    [IOP_br_##id##_imm] = 3 + IMMW_##cin, LEN_BR_ADD_##in(id)
+#define LEN_BR_ADD_I32(id)                                                     \
+    [IOP_br_add_##id] = 6, [IOP_br_add_##id##_imm] = 6, [IOP_br_add2_##id] = 9,   \
+    [IOP_br_add2_##id##_imm] = 9,
+#define LEN_BR_ADD_I64(id)
 #define IMMW_u32 1
 #define IMMW_i32 1
 #define IMMW_f32 1
@@ -20,17 +25,30 @@
 #define IMMW_f64 2
 static const uint8_t lengths[IOP_COUNT] = {
     [IOP_unreachable] = 1, [IOP_br] = 2, [IOP_br_nez32] = 3, [IOP_br_eqz32] = 3,
-    [IOP_br_nez64] = 3, [IOP_br_eqz64] = 3, [IOP_br_table] = 0, [IOP_return0] = 1,
+    [IOP_br_nez64] = 3, [IOP_br_eqz64] = 3,
+    [IOP_br_add_nez32] = 5, [IOP_br_add_eqz32] = 5,
+    [IOP_br_add2_nez32] = 8, [IOP_br_add2_eqz32] = 8, [IOP_br_table] = 0, [IOP_return0] = 1,
     [IOP_return1] = 2, [IOP_returnn] = 0, [IOP_call] = 4, [IOP_call_import] = 3,
-    [IOP_call_indirect] = 5, [IOP_copy] = 3, [IOP_const32] = 3, [IOP_const64] = 4,
+    [IOP_call_indirect] = 5, [IOP_copy] = 3, [IOP_const32] = 3, [IOP_const64] = 4, [IOP_copy_copy] = 5,
+    [IOP_copy_const] = 5, [IOP_const_copy] = 5, [IOP_const_const] = 5, [IOP_add_imm_copy] = 5,
     [IOP_global_get] = 3, [IOP_global_set] = 3, [IOP_select] = 5,
     [IOP_memory_size] = 2, [IOP_memory_grow] = 3,
     [IOP_memory_init] = 5, [IOP_data_drop] = 2, [IOP_memory_copy] = 4,
     [IOP_memory_fill] = 4, [IOP_table_get] = 4, [IOP_table_set] = 4, [IOP_table_size] = 3,
     [IOP_table_grow] = 5, [IOP_table_fill] = 5, [IOP_table_copy] = 6, [IOP_table_init] = 6,
     [IOP_elem_drop] = 2, [IOP_ref_is_null] = 3, [IOP_ref_func] = 3,
-#define LEN_MEM(name, ...) [IOP_##name] = 4, [IOP_##name##_k] = 5, [IOP_##name##_x] = 5,
-    WASM_LOADS(LEN_MEM) WASM_STORES(LEN_MEM)
+#define LEN_MEM(name, ...)                                                     \
+    [IOP_##name] = 4, [IOP_##name##_k] = 5, [IOP_##name##_x] = 5,              \
+    [IOP_##name##_sk] = 6, [IOP_##name##_sx] = 6,
+#define LEN_LOAD(name, ...) LEN_MEM(name) [IOP_##name##_kt] = 6, [IOP_##name##_xt] = 6,
+    WASM_LOADS(LEN_LOAD) WASM_STORES(LEN_MEM)
+#define LEN_FUSED(f, s, form, fld) [IOP_f_##f##_##s##_##form] = LEN_FUSED_##form(IMMW_##fld),
+#define LEN_FUSED_bb(k) 5
+#define LEN_FUSED_bbr(k) 5
+#define LEN_FUSED_ib(k) 4 + (k)
+#define LEN_FUSED_bi(k) 4 + (k)
+#define LEN_FUSED_ii(k) 3 + 2 * (k)
+    WASM_FUSED(LEN_FUSED)
 #define UNOP LEN_UN
 #define TRAPUN LEN_UN
 #define SATOP LEN_UN
@@ -41,25 +59,29 @@ static const uint8_t lengths[IOP_COUNT] = {
 #include "opcodes.def"
 };
 
-static int iop_of(int32_t handler)
+static int iop_of(const uint32_t *pc)
 {
-    const int32_t *h = wasm_interp_handlers();
+    const uint32_t *h = wasm_interp_handlers();
     for (int i = 0; i < IOP_COUNT; i++)
-        if (h[i] == handler)
+        if (h[i] == pc[0])
             return i;
     return -1;
 }
 
+/* Words of the instruction at pc; lengths[] counts one word of handler. */
 uint32_t wasm_code_length_at(const uint32_t *pc)
 {
-    int op = iop_of((int32_t)pc[0]);
+    const uint32_t *w = pc + WASM_HANDLER_WORDS - 1; /* w[i]: operand i */
+    int op = iop_of(pc);
     if (op < 0)
         return 1;
     if (op == IOP_br_table)
-        return 3 + pc[2] + 1;
+        return WASM_HANDLER_WORDS + 3 + w[3] + 1;
     if (op == IOP_returnn)
-        return 2 + pc[1];
-    return lengths[op];
+        return WASM_HANDLER_WORDS + 1 + w[1];
+    if (op == IOP_consts)
+        return WASM_HANDLER_WORDS + 1 + 2 * w[1];
+    return WASM_HANDLER_WORDS - 1 + lengths[op];
 }
 
 void wasm_code_dump(FILE *out, const wasm_code *code)
@@ -68,12 +90,13 @@ void wasm_code_dump(FILE *out, const wasm_code *code)
             code->func_index, code->nparams, code->nlocals, code->nslots, code->nwords);
     for (uint32_t at = 0; at < code->nwords;) {
         const uint32_t *pc = code->words + at;
-        int op = iop_of((int32_t)pc[0]);
-        uint32_t n = wasm_code_length_at(pc);
+        bool whole = at + WASM_HANDLER_WORDS <= code->nwords;
+        int op = whole ? iop_of(pc) : -1;
+        uint32_t n = op < 0 ? 1 : wasm_code_length_at(pc);
         fprintf(out, "  %5u  %-22s", at, op < 0 ? "???" : wasm_iop_name((wasm_iop)op));
-        for (uint32_t i = 1; i < n && at + i < code->nwords; i++)
+        for (uint32_t i = op < 0 ? 0 : WASM_HANDLER_WORDS; i < n && at + i < code->nwords; i++)
             fprintf(out, " %d", (int32_t)pc[i]);
         fputc('\n', out);
-        at += n ? n : 1;
+        at += n;
     }
 }

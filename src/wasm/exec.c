@@ -105,19 +105,37 @@ static void on_fault(int sig, siginfo_t *info, void *uctx)
     chain(sig, info, uctx);
 }
 
-static void install(void)
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Installs on_fault for sig unless it is there already; whatever handler
+ * it replaces becomes the one faults that are not ours are passed to. */
+static void install_one(int sig, struct sigaction *old)
 {
+    struct sigaction cur;
+    if (sigaction(sig, NULL, &cur) != 0)
+        return;
+    if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault)
+        return;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &old_segv);
-    sigaction(SIGBUS, &sa, &old_bus);
+    pthread_mutex_lock(&install_lock);
+    if (sigaction(sig, &sa, &cur) == 0 &&
+        !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault))
+        *old = cur;
+    pthread_mutex_unlock(&install_lock);
 }
 
+/* Called when a memory is created and on every outermost entry into wasm:
+ * a program (or a test framework) may have installed its own handler since,
+ * which would turn an out-of-bounds access into a crash. One sigaction(2)
+ * query when nothing changed. */
 void wasm_exec_install_fault_handler(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, install);
+#ifndef WASM_BOUNDS_CHECKS
+    install_one(SIGSEGV, &old_segv);
+    install_one(SIGBUS, &old_bus);
+#endif
 }

@@ -45,31 +45,40 @@ static wasm_trap call_external(wasm_exec *ctx, const wasm_func *f,
 void (*wasm_profile_hook)(const uint32_t *pc);
 #endif
 
-/* Runs in "init" mode (inst == NULL) once to publish the handler offsets. */
-static int32_t handler_offsets[IOP_COUNT];
+/* Runs in "init" mode (inst == NULL) once to publish the handler words:
+ * offsets from L_unreachable. (Absolute 64-bit handler addresses, which
+ * save an add per dispatch, measured no faster.) */
+static uint32_t handler_words[IOP_COUNT];
 
 static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
                      wasm_slot *entry_fp, wasm_exec *ctx);
 
-const int32_t *wasm_interp_handlers(void)
+const uint32_t *wasm_interp_handlers(void)
 {
     static atomic_int ready;
     if (!atomic_load_explicit(&ready, memory_order_acquire)) {
         run(NULL, NULL, NULL, NULL);
         atomic_store_explicit(&ready, 1, memory_order_release);
     }
-    return handler_offsets;
+    return handler_words;
 }
 
 #define IOP_NAME_FIXED(name) #name,
 #define IOP_NAME_UN(b, id, ...) "op_" #id,
 #define IOP_NAME_BIN(b, id, ...) "op_" #id, "op_" #id "_imm",
-#define IOP_NAME_CMP(b, id, ...) "op_" #id, "op_" #id "_imm", "br_" #id, "br_" #id "_imm",
-#define IOP_NAME_MEM(name, ...) #name, #name "_k", #name "_x",
+#define IOP_NAME_CMP(b, id, n, in, ...)                                       \
+    "op_" #id, "op_" #id "_imm", "br_" #id, "br_" #id "_imm", IOP_NAME_BR_ADD_##in(id)
+#define IOP_NAME_BR_ADD_I32(id)                                               \
+    "br_add_" #id, "br_add_" #id "_imm", "br_add2_" #id, "br_add2_" #id "_imm",
+#define IOP_NAME_BR_ADD_I64(id)
+#define IOP_NAME_MEM(name, ...) #name, #name "_k", #name "_x", #name "_sk", #name "_sx",
+#define IOP_NAME_LOAD(name, ...) IOP_NAME_MEM(name) #name "_kt", #name "_xt",
+#define IOP_NAME_FUSED(f, s, form, fld) "f_" #f "_" #s "_" #form,
 static const char *const iop_names[IOP_COUNT] = {
     WASM_IOPS_FIXED(IOP_NAME_FIXED)
-    WASM_LOADS(IOP_NAME_MEM)
+    WASM_LOADS(IOP_NAME_LOAD)
     WASM_STORES(IOP_NAME_MEM)
+    WASM_FUSED(IOP_NAME_FUSED)
 #define UNOP IOP_NAME_UN
 #define TRAPUN IOP_NAME_UN
 #define SATOP IOP_NAME_UN
@@ -110,6 +119,8 @@ wasm_trap wasm_interp_call(wasm_instance *inst, const wasm_func *f,
     wasm_slot *saved_sp = ctx->sp;
     wasm_trap trap;
 
+    if (ctx->depth == 0 && inst->memory)
+        wasm_exec_install_fault_handler();
     ctx->depth++;
     if (sigsetjmp(jmp, 0) == 0) {
         ctx->trap_jmp = &jmp;
@@ -132,9 +143,9 @@ wasm_trap wasm_interp_call(wasm_instance *inst, const wasm_func *f,
     return trap;
 }
 
-/* Operand access. */
-#define W(i) (pc[i])
-#define S(i) (fp[pc[i]])
+/* Operand access: operand i (from 1) is the word after the handler. */
+#define W(i) (pc[WASM_HANDLER_WORDS - 1 + (i)])
+#define S(i) (fp[W(i)])
 #define IMM_u32(p) ((p)[0])
 #define IMM_i32(p) ((int32_t)(p)[0])
 #define IMM_f32(p) bits_f32((p)[0])
@@ -161,6 +172,33 @@ static inline double bits_f64(uint64_t b)
     return d;
 }
 
+/* Each binary op as a function, for the fused pairs. */
+#define FN_BIN(byte, id, name, in, out, cin, cout, expr)                      \
+    static inline __typeof__(((wasm_slot *)0)->cout) fn_##id(                 \
+        __typeof__(((wasm_slot *)0)->cin) A, __typeof__(((wasm_slot *)0)->cin) B) \
+    {                                                                         \
+        return (expr);                                                        \
+    }
+#define BINOP FN_BIN
+#include "opcodes.def"
+
+/* A float result rounded to its type: keeps the compiler from contracting
+ * a fused multiply and add into one fma (wasm rounds each). */
+static inline double rounded_f64(double x)
+{
+#if defined(__x86_64__)
+    __asm__("" : "+x"(x));
+#elif defined(__aarch64__)
+    __asm__("" : "+w"(x));
+#else
+    volatile double v = x;
+    x = v;
+#endif
+    return x;
+}
+static inline uint32_t rounded_u32(uint32_t x) { return x; }
+static inline uint64_t rounded_u64(uint64_t x) { return x; }
+
 #ifdef WASM_BOUNDS_CHECKS
 #define RELOAD_MEM()                                                          \
     do {                                                                      \
@@ -186,15 +224,26 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
                      wasm_slot *entry_fp, wasm_exec *ctx)
 {
     if (!inst) {
-        /* Init mode: publish handler offsets relative to L_unreachable. */
-#define OFF_FIXED(name) handler_offsets[IOP_##name] = (int32_t)((char *)&&L_##name - (char *)&&L_unreachable);
+        /* Init mode: publish the handler words. */
+#define OFF_FIXED(name)                                                        \
+    handler_words[IOP_##name] = (uint32_t)(int32_t)((char *)&&L_##name - (char *)&&L_unreachable);
         WASM_IOPS_FIXED(OFF_FIXED)
-#define OFF_MEM(name, ...) OFF_FIXED(name) OFF_FIXED(name##_k) OFF_FIXED(name##_x)
-        WASM_LOADS(OFF_MEM)
+#define OFF_MEM(name, ...)                                                     \
+    OFF_FIXED(name) OFF_FIXED(name##_k) OFF_FIXED(name##_x) OFF_FIXED(name##_sk) \
+    OFF_FIXED(name##_sx)
+#define OFF_LOAD(name, ...) OFF_MEM(name) OFF_FIXED(name##_kt) OFF_FIXED(name##_xt)
+        WASM_LOADS(OFF_LOAD)
         WASM_STORES(OFF_MEM)
+#define OFF_FUSED(f, s, form, fld) OFF_FIXED(f_##f##_##s##_##form)
+        WASM_FUSED(OFF_FUSED)
 #define OFF_UN(b, id, ...) OFF_FIXED(op_##id)
 #define OFF_BIN(b, id, ...) OFF_FIXED(op_##id) OFF_FIXED(op_##id##_imm)
-#define OFF_CMP(b, id, ...) OFF_BIN(b, id) OFF_FIXED(br_##id) OFF_FIXED(br_##id##_imm)
+#define OFF_CMP(b, id, n, in, ...)                                             \
+    OFF_BIN(b, id) OFF_FIXED(br_##id) OFF_FIXED(br_##id##_imm) OFF_BR_ADD_##in(id)
+#define OFF_BR_ADD_I32(id)                                                     \
+    OFF_FIXED(br_add_##id) OFF_FIXED(br_add_##id##_imm) OFF_FIXED(br_add2_##id) \
+    OFF_FIXED(br_add2_##id##_imm)
+#define OFF_BR_ADD_I64(id)
 #define UNOP OFF_UN
 #define TRAPUN OFF_UN
 #define SATOP OFF_UN
@@ -232,9 +281,10 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
 #else
 #define DISPATCH() goto *(void *)((char *)&&L_unreachable + (int32_t)*pc)
 #endif
+/* n: 1 + the instruction's operand words */
 #define NEXT(n)                                                               \
     do {                                                                      \
-        pc += (n);                                                            \
+        pc += WASM_HANDLER_WORDS - 1 + (n);                                   \
         DISPATCH();                                                           \
     } while (0)
 #define TRAP(t)                                                               \
@@ -244,10 +294,10 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
     } while (0)
 #define POLL()                                                                \
     do {                                                                      \
-        if (unlikely(atomic_load_explicit(&inst->interrupt,                   \
-                                          memory_order_relaxed)))             \
-            TRAP(WASM_TRAP_INTERRUPTED);                                      \
-        if (unlikely(inst->fuel != UINT64_MAX)) {                             \
+        unsigned poll_ = atomic_load_explicit(&inst->poll, memory_order_relaxed); \
+        if (unlikely(poll_)) {                                                \
+            if (poll_ & WASM_POLL_INTERRUPT)                                  \
+                TRAP(WASM_TRAP_INTERRUPTED);                                  \
             if (inst->fuel == 0)                                              \
                 TRAP(WASM_TRAP_FUEL);                                         \
             inst->fuel--;                                                     \
@@ -269,31 +319,61 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
 L_unreachable:
     TRAP(WASM_TRAP_UNREACHABLE);
 L_br:
-    JUMP(pc + 1);
+    JUMP(&W(1));
 L_br_nez32:
     if (S(1).u32)
-        JUMP(pc + 2);
+        JUMP(&W(2));
     NEXT(3);
 L_br_eqz32:
     if (!S(1).u32)
-        JUMP(pc + 2);
+        JUMP(&W(2));
     NEXT(3);
 L_br_nez64:
     if (S(1).u64)
-        JUMP(pc + 2);
+        JUMP(&W(2));
     NEXT(3);
 L_br_eqz64:
     if (!S(1).u64)
-        JUMP(pc + 2);
+        JUMP(&W(2));
     NEXT(3);
+L_br_add_nez32: {
+    uint32_t x_ = S(2).u32 + W(3);
+    S(1).u32 = x_;
+    if (x_)
+        JUMP(&W(4));
+    NEXT(5);
+}
+L_br_add_eqz32: {
+    uint32_t x_ = S(2).u32 + W(3);
+    S(1).u32 = x_;
+    if (!x_)
+        JUMP(&W(4));
+    NEXT(5);
+}
+L_br_add2_nez32: {
+    S(1).u32 = S(2).u32 + W(3);
+    uint32_t x_ = S(5).u32 + W(6);
+    S(4).u32 = x_;
+    if (x_)
+        JUMP(&W(7));
+    NEXT(8);
+}
+L_br_add2_eqz32: {
+    S(1).u32 = S(2).u32 + W(3);
+    uint32_t x_ = S(5).u32 + W(6);
+    S(4).u32 = x_;
+    if (!x_)
+        JUMP(&W(7));
+    NEXT(8);
+}
 L_br_table: {
-    uint32_t i = S(1).u32, n = W(2);
-    JUMP(pc + 3 + (i < n ? i : n));
+    uint32_t i = S(1).u32 + W(2), n = W(3);
+    JUMP(&W(4 + (i < n ? i : n)));
 }
 L_returnn: {
     uint32_t n = W(1);
     for (uint32_t i = 0; i < n; i++)
-        fp[i] = fp[pc[2 + i]];
+        fp[i] = fp[W(2 + i)];
     goto do_return;
 }
 L_return1:
@@ -312,9 +392,9 @@ do_return:
     DISPATCH();
 
 L_call:
-    callee = (const wasm_code *)(uintptr_t)IMM_u64(pc + 1);
+    callee = (const wasm_code *)(uintptr_t)IMM_u64(&W(1));
     nfp = fp + W(3);
-    ret_pc = pc + 4;
+    ret_pc = pc + WASM_HANDLER_WORDS + 3;
 do_call:
     if (unlikely(nfp + callee->nslots > stack_end || ctx->frame_top >= frame_limit))
         TRAP(WASM_TRAP_STACK_EXHAUSTED);
@@ -325,8 +405,10 @@ do_call:
         fr->fp = fp;
         fr->code = callee;
     }
-    for (uint32_t i = callee->nparams, e = i + callee->nlocals; i < e; i++)
-        nfp[i].u64 = 0;
+    for (wasm_slot *z = nfp + callee->nparams, *e = z + callee->nlocals; z < e; z++) {
+        z->u64 = 0;
+        __asm__("" : "+r"(z)); /* a few slots: no memset call */
+    }
     fp = nfp;
     pc = callee->words;
     DISPATCH();
@@ -352,7 +434,7 @@ L_call_indirect: {
     if (likely(f->inst == inst && f->code)) {
         callee = f->code;
         nfp = fp + W(4);
-        ret_pc = pc + 5;
+        ret_pc = pc + WASM_HANDLER_WORDS + 4;
         goto do_call;
     }
     wasm_trap t = call_external(ctx, f, fp + W(4));
@@ -369,8 +451,48 @@ L_const32:
     S(1).u64 = W(2);
     NEXT(3);
 L_const64:
-    S(1).u64 = IMM_u64(pc + 2);
+    S(1).u64 = IMM_u64(&W(2));
     NEXT(4);
+L_copy_copy:
+    S(1) = S(2);
+    S(3) = S(4);
+    NEXT(5);
+L_copy_const:
+    S(1) = S(2);
+    S(3).u64 = W(4);
+    NEXT(5);
+L_const_copy:
+    S(1).u64 = W(2);
+    S(3) = S(4);
+    NEXT(5);
+L_const_const:
+    S(1).u64 = W(2);
+    S(3).u64 = W(4);
+    NEXT(5);
+L_consts: { /* distinct slots: stored last entry first */
+    uint32_t n = W(1);
+    const uint32_t *e = &W(2);
+    switch (n) {
+#define CONST_CASE(i)                                                         \
+    case i + 1:                                                               \
+        fp[e[2 * (i)]].u64 = e[2 * (i) + 1];                                  \
+        __attribute__((fallthrough));
+        CONST_CASE(11) CONST_CASE(10) CONST_CASE(9) CONST_CASE(8)
+        CONST_CASE(7) CONST_CASE(6) CONST_CASE(5) CONST_CASE(4)
+        CONST_CASE(3) CONST_CASE(2) CONST_CASE(1) CONST_CASE(0)
+#undef CONST_CASE
+    default:
+        break;
+    }
+    _Static_assert(WASM_MAX_CONSTS == 12, "one case per entry");
+    NEXT(2 + 2 * n);
+}
+L_add_imm_copy: {
+    uint32_t x_ = S(2).u32 + W(3);
+    S(1).u32 = x_;
+    S(4).u32 = x_;
+    NEXT(5);
+}
 L_global_get:
     S(1) = inst->globals[W(2)]->val;
     NEXT(3);
@@ -381,42 +503,37 @@ L_select:
     S(1) = S(4).u32 ? S(2) : S(3);
     NEXT(5);
 
-    /* Loads and stores in their three address forms (code.h). */
-#define LOAD_H(name, T, field, conv)                                          \
-    L_##name: {                                                               \
+    /* Loads and stores in their five address forms (code.h): the u32
+     * address from operands i.. (n words). */
+#define ADDR_(i) S(i).u32
+#define ADDR__k(i) (S(i).u32 + W((i) + 1))
+#define ADDR__x(i) (S(i).u32 + S((i) + 1).u32)
+#define ADDR__sk(i) ((S(i).u32 << W((i) + 1)) + W((i) + 2))
+#define ADDR__sx(i) (S(i).u32 + (S((i) + 1).u32 << W((i) + 2)))
+#define ADDR__kt(i) ({ uint32_t t_ = S(i).u32 + W((i) + 1); S((i) + 2).u32 = t_; t_; })
+#define ADDR__xt(i) ({ uint32_t t_ = S(i).u32 + S((i) + 1).u32; S((i) + 2).u32 = t_; t_; })
+#define LOAD_F(name, f, n, T, field, conv)                                    \
+    L_##name##f: {                                                            \
         T v_;                                                                 \
-        memcpy(&v_, EA_AT(S(2).u32, 3, sizeof(T)), sizeof(T));                \
+        memcpy(&v_, EA_AT(ADDR_##f(2), 2 + (n), sizeof(T)), sizeof(T));       \
         S(1).field = (conv)v_;                                                \
-        NEXT(4);                                                              \
-    }                                                                         \
-    L_##name##_k: {                                                           \
-        T v_;                                                                 \
-        memcpy(&v_, EA_AT(S(2).u32 + W(3), 4, sizeof(T)), sizeof(T));         \
-        S(1).field = (conv)v_;                                                \
-        NEXT(5);                                                              \
-    }                                                                         \
-    L_##name##_x: {                                                           \
-        T v_;                                                                 \
-        memcpy(&v_, EA_AT(S(2).u32 + S(3).u32, 4, sizeof(T)), sizeof(T));     \
-        S(1).field = (conv)v_;                                                \
-        NEXT(5);                                                              \
+        NEXT(3 + (n));                                                        \
     }
-#define STORE_H(name, T, field, conv)                                         \
-    L_##name: {                                                               \
-        T v_ = (conv)S(2).field;                                              \
-        memcpy(EA_AT(S(1).u32, 3, sizeof(T)), &v_, sizeof(T));                \
-        NEXT(4);                                                              \
-    }                                                                         \
-    L_##name##_k: {                                                           \
-        T v_ = (conv)S(3).field;                                              \
-        memcpy(EA_AT(S(1).u32 + W(2), 4, sizeof(T)), &v_, sizeof(T));         \
-        NEXT(5);                                                              \
-    }                                                                         \
-    L_##name##_x: {                                                           \
-        T v_ = (conv)S(3).field;                                              \
-        memcpy(EA_AT(S(1).u32 + S(2).u32, 4, sizeof(T)), &v_, sizeof(T));     \
-        NEXT(5);                                                              \
+#define STORE_F(name, f, n, T, field, conv)                                   \
+    L_##name##f: {                                                            \
+        T v_ = (conv)S(1 + (n)).field;                                        \
+        memcpy(EA_AT(ADDR_##f(1), 2 + (n), sizeof(T)), &v_, sizeof(T));       \
+        NEXT(3 + (n));                                                        \
     }
+#define LOAD_H(name, ...)                                                     \
+    LOAD_F(name, , 1, __VA_ARGS__) LOAD_F(name, _k, 2, __VA_ARGS__)           \
+    LOAD_F(name, _x, 2, __VA_ARGS__) LOAD_F(name, _sk, 3, __VA_ARGS__)        \
+    LOAD_F(name, _sx, 3, __VA_ARGS__) LOAD_F(name, _kt, 3, __VA_ARGS__)        \
+    LOAD_F(name, _xt, 3, __VA_ARGS__)
+#define STORE_H(name, ...)                                                    \
+    STORE_F(name, , 1, __VA_ARGS__) STORE_F(name, _k, 2, __VA_ARGS__)         \
+    STORE_F(name, _x, 2, __VA_ARGS__) STORE_F(name, _sk, 3, __VA_ARGS__)      \
+    STORE_F(name, _sx, 3, __VA_ARGS__)
     WASM_LOADS(LOAD_H)
     WASM_STORES(STORE_H)
 #undef LOAD_H
@@ -523,7 +640,7 @@ L_ref_func:
         NEXT(4);                                                              \
     }                                                                         \
     L_op_##id##_imm: {                                                        \
-        __typeof__(fp[0].cin) A = S(2).cin, B = IMM_##cin(pc + 3);            \
+        __typeof__(fp[0].cin) A = S(2).cin, B = IMM_##cin(&W(3));            \
         S(1).cout = (expr);                                                   \
         NEXT(3 + IMMW_##cin);                                                 \
     }
@@ -538,7 +655,7 @@ L_ref_func:
         NEXT(4);                                                              \
     }                                                                         \
     L_op_##id##_imm: {                                                        \
-        __typeof__(fp[0].cin) A = S(2).cin, B = IMM_##cin(pc + 3);            \
+        __typeof__(fp[0].cin) A = S(2).cin, B = IMM_##cin(&W(3));            \
         __typeof__(fp[0].cout) R;                                             \
         wasm_trap t_ = fn(A, B, &R);                                          \
         if (unlikely(t_))                                                     \
@@ -561,23 +678,94 @@ L_ref_func:
     L_br_##id: {                                                              \
         __typeof__(fp[0].cin) A = S(1).cin, B = S(2).cin;                     \
         if (expr)                                                             \
-            JUMP(pc + 3);                                                     \
+            JUMP(&W(3));                                                     \
         NEXT(4);                                                              \
     }                                                                         \
     L_br_##id##_imm: {                                                        \
-        __typeof__(fp[0].cin) A = S(1).cin, B = IMM_##cin(pc + 2);            \
+        __typeof__(fp[0].cin) A = S(1).cin, B = IMM_##cin(&W(2));            \
         if (expr)                                                             \
-            JUMP(pc + 2 + IMMW_##cin);                                        \
+            JUMP(&W(2 + IMMW_##cin));                                        \
         NEXT(3 + IMMW_##cin);                                                 \
     }
+/* dst = src + k, then compare dst with b (read after dst is written: b may
+ * be dst). */
+#define BR_ADD_H_I32(id, cin, expr)                                           \
+    L_br_add_##id: {                                                          \
+        uint32_t x_ = S(2).u32 + W(3);                                        \
+        S(1).u32 = x_;                                                        \
+        __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = S(4).cin;    \
+        if (expr)                                                             \
+            JUMP(&W(5));                                                     \
+        NEXT(6);                                                              \
+    }                                                                         \
+    L_br_add_##id##_imm: {                                                    \
+        uint32_t x_ = S(2).u32 + W(3);                                        \
+        S(1).u32 = x_;                                                        \
+        __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = IMM_##cin(&W(4)); \
+        if (expr)                                                             \
+            JUMP(&W(5));                                                     \
+        NEXT(6);                                                              \
+    }                                                                         \
+    BR_ADD2_H(id, cin, expr)
+#define BR_ADD2_H(id, cin, expr)                                              \
+    L_br_add2_##id: {                                                         \
+        S(1).u32 = S(2).u32 + W(3);                                           \
+        uint32_t x_ = S(5).u32 + W(6);                                        \
+        S(4).u32 = x_;                                                        \
+        __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = S(7).cin;    \
+        if (expr)                                                             \
+            JUMP(&W(8));                                                      \
+        NEXT(9);                                                              \
+    }                                                                         \
+    L_br_add2_##id##_imm: {                                                   \
+        S(1).u32 = S(2).u32 + W(3);                                           \
+        uint32_t x_ = S(5).u32 + W(6);                                        \
+        S(4).u32 = x_;                                                        \
+        __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = IMM_##cin(&W(7)); \
+        if (expr)                                                             \
+            JUMP(&W(8));                                                      \
+        NEXT(9);                                                              \
+    }
+#define BR_ADD_H_I64(id, cin, expr)
 #define UNOP(byte, id, name, in, out, cin, cout, expr) UN_H(id, cin, cout, expr)
 #define SATOP(sub, id, name, in, out, cin, cout, expr) UN_H(id, cin, cout, expr)
 #define EQZOP(byte, id, name, in, cin) UN_H(id, cin, u32, A == 0)
 #define BINOP(byte, id, name, in, out, cin, cout, expr) BIN_H(id, cin, cout, expr)
 #define TRAPOP(byte, id, name, in, out, cin, cout, fn) TRAPBIN_H(id, cin, cout, fn)
 #define TRAPUN(byte, id, name, in, out, cin, cout, fn) TRAPUN_H(id, cin, cout, fn)
-#define CMPOP(byte, id, name, in, cin, expr, neg) CMP_H(id, cin, expr)
+#define CMPOP(byte, id, name, in, cin, expr, neg)                             \
+    CMP_H(id, cin, expr) BR_ADD_H_##in(id, cin, expr)
 #include "opcodes.def"
+
+    /* ---- fused pairs (code.h): t = first(a, b); dst = second(t, c) ---- */
+#define FUSED_H(f, s, form, fld)                                              \
+    L_f_##f##_##s##_##form: {                                                 \
+        FUSED_OPERANDS_##form(fld);                                           \
+        __typeof__(fp[0].fld) t_ = rounded_##fld(fn_##f(a_, b_));             \
+        S(1).fld = FUSED_APPLY_##form(fn_##s, t_, c_);                        \
+        NEXT(FUSED_LEN_##form(IMMW_##fld));                                   \
+    }
+#define FUSED_APPLY_bb(fn, t, c) fn(t, c)
+#define FUSED_APPLY_ib(fn, t, c) fn(t, c)
+#define FUSED_APPLY_bi(fn, t, c) fn(t, c)
+#define FUSED_APPLY_ii(fn, t, c) fn(t, c)
+#define FUSED_APPLY_bbr(fn, t, c) fn(c, t)
+#define FUSED_OPERANDS_bbr FUSED_OPERANDS_bb
+#define FUSED_LEN_bbr FUSED_LEN_bb
+#define FUSED_OPERANDS_bb(fld)                                                \
+    __typeof__(fp[0].fld) a_ = S(2).fld, b_ = S(3).fld, c_ = S(4).fld
+#define FUSED_OPERANDS_ib(fld)                                                \
+    __typeof__(fp[0].fld) a_ = S(2).fld, b_ = IMM_##fld(&W(3)), c_ = S(3 + IMMW_##fld).fld
+#define FUSED_OPERANDS_bi(fld)                                                \
+    __typeof__(fp[0].fld) a_ = S(2).fld, b_ = S(3).fld, c_ = IMM_##fld(&W(4))
+#define FUSED_OPERANDS_ii(fld)                                                \
+    __typeof__(fp[0].fld) a_ = S(2).fld, b_ = IMM_##fld(&W(3)),               \
+                          c_ = IMM_##fld(&W(3 + IMMW_##fld))
+#define FUSED_LEN_bb(k) 5
+#define FUSED_LEN_ib(k) (4 + (k))
+#define FUSED_LEN_bi(k) (4 + (k))
+#define FUSED_LEN_ii(k) (3 + 2 * (k))
+    WASM_FUSED(FUSED_H)
 
 trapped:
     /* The function running now is the callee of the newest frame record. */

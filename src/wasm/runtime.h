@@ -56,6 +56,9 @@ typedef struct wasm_elem_inst {
     void **refs;
 } wasm_elem_inst;
 
+#define WASM_POLL_INTERRUPT 1u /* wasm_instance_interrupt(), any thread */
+#define WASM_POLL_FUEL 2u      /* fuel != UINT64_MAX */
+
 struct wasm_instance {
     const wasm_module *module;
     void *userdata;
@@ -75,7 +78,9 @@ struct wasm_instance {
     uint32_t max_call_depth;
     uint32_t max_memory_pages;
 
-    atomic_int interrupt;
+    /* Polled at calls and loop back-edges: zero unless an interrupt is
+     * pending or fuel is metered, so the fast path is one test. */
+    atomic_uint poll;        /* WASM_POLL_* bits */
     uint64_t fuel;           /* UINT64_MAX: unlimited */
 
     bool escaped;            /* a failed instantiation wrote our functions

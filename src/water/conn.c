@@ -32,6 +32,8 @@ static void close_fd(int *fd)
 
 static void free_instance(water_conn *c)
 {
+    water_ext_free(c->g.ext);
+    c->g.ext = NULL;
     wasm_instance_free(c->inst);
     c->inst = NULL;
     wasi_ctx_free(c->wasi); /* closes every fd the module holds */
@@ -118,12 +120,17 @@ static bool run_start(water_conn *c, water_error *err)
     return false;
 }
 
-static bool make_instance(water_conn *c, water_error *err)
+/* co (may be NULL) may give the connection a config of its own. */
+static bool make_instance(water_conn *c, const water_conn_options *co, water_error *err)
 {
     water_transport *t = c->t;
     wasi_options wo = {.config = t->has_config ? t->config : NULL,
                        .config_len = t->config_len,
                        .user = c};
+    if (co && co->config) {
+        wo.config = co->config; /* copied by wasi_ctx_new */
+        wo.config_len = co->config_len;
+    }
     if (t->opts.stdio) {
         wo.stdio[1] = WASI_STDIO_INHERIT;
         wo.stdio[2] = WASI_STDIO_INHERIT;
@@ -239,7 +246,7 @@ static water_conn *conn_new(water_transport *t, water_role role, water_error *er
         water_error_set(err, WATER_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    c->t = t;
+    c->t = c->g.t = t;
     c->role = role;
     c->app_fd = c->ctrl_w = c->pending_net_fd = -1;
     pthread_mutex_init(&c->lock, NULL);
@@ -260,10 +267,10 @@ static bool role_offered(water_transport *t, water_role role, water_error *err)
 }
 
 /* Everything from a fresh instance to a running worker. Takes over app_fd
- * and net_fd. */
+ * and net_fd. co (may be NULL): per-connection settings. */
 static water_conn *conn_open(water_transport *t, water_role role, int app_fd,
                              int net_fd, const char *network, const char *address,
-                             water_error *err)
+                             const water_conn_options *co, water_error *err)
 {
     water_error dummy;
     if (!err)
@@ -282,7 +289,7 @@ static water_conn *conn_open(water_transport *t, water_role role, int app_fd,
         water_error_set(err, WATER_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if (!make_instance(c, err) || !run_start(c, err))
+    if (!make_instance(c, co, err) || !run_start(c, err))
         goto fail;
     if (t->names.init && !setup_call(c, t->names.init, NULL, 0, NULL, err))
         goto fail;
@@ -305,7 +312,11 @@ static water_conn *conn_open(water_transport *t, water_role role, int app_fd,
         break;
     }
     close_fd(&c->pending_net_fd); /* not taken by the module: not needed */
-    if (!control_pipe(c, err) || !start_worker(c, err))
+    if (!control_pipe(c, err))
+        goto fail;
+    if (co && co->ready)
+        co->ready(co->user); /* the module has not touched app_fd yet */
+    if (!start_worker(c, err))
         goto fail;
     return c;
 fail:
@@ -318,8 +329,9 @@ fail:
     return NULL;
 }
 
-water_conn *water_dial(water_transport *t, const char *network, const char *address,
-                       int app_fd, water_error *err)
+water_conn *water_dial_with(water_transport *t, const char *network,
+                            const char *address, int app_fd,
+                            const water_conn_options *co, water_error *err)
 {
     if (!address) {
         if (app_fd >= 0)
@@ -327,17 +339,23 @@ water_conn *water_dial(water_transport *t, const char *network, const char *addr
         water_error_set(err, WATER_ERR_ARGS, "no address to dial");
         return NULL;
     }
-    return conn_open(t, ROLE_DIAL, app_fd, -1, network, address, err);
+    return conn_open(t, ROLE_DIAL, app_fd, -1, network, address, co, err);
+}
+
+water_conn *water_dial(water_transport *t, const char *network, const char *address,
+                       int app_fd, water_error *err)
+{
+    return water_dial_with(t, network, address, app_fd, NULL, err);
 }
 
 water_conn *water_dial_fixed(water_transport *t, int app_fd, water_error *err)
 {
-    return conn_open(t, ROLE_DIAL_FIXED, app_fd, -1, NULL, NULL, err);
+    return conn_open(t, ROLE_DIAL_FIXED, app_fd, -1, NULL, NULL, NULL, err);
 }
 
 water_conn *water_serve(water_transport *t, int net_fd, int app_fd, water_error *err)
 {
-    return conn_open(t, ROLE_ACCEPT, app_fd, net_fd, NULL, NULL, err);
+    return conn_open(t, ROLE_ACCEPT, app_fd, net_fd, NULL, NULL, NULL, err);
 }
 
 water_conn *water_relay(water_transport *t, int net_fd, const char *network,
@@ -349,7 +367,7 @@ water_conn *water_relay(water_transport *t, int net_fd, const char *network,
         water_error_set(err, WATER_ERR_ARGS, "no address to dial");
         return NULL;
     }
-    return conn_open(t, ROLE_RELAY, -1, net_fd, network, address, err);
+    return conn_open(t, ROLE_RELAY, -1, net_fd, network, address, NULL, err);
 }
 
 int water_conn_fd(const water_conn *c) { return c ? c->app_fd : -1; }

@@ -28,12 +28,17 @@ struct water_transport {
     uint8_t *config;
     size_t config_len;
     bool has_config;
-    water_options opts;       /* copy; allow_dial points to `allow` */
+    water_options opts;       /* copy; allow_dial points to `allow`,
+                                 allow_listen to `listen_allow` */
     char **allow;
     size_t nallow;
+    char **listen_allow;
+    size_t nlisten_allow;
     water_info info;
     water_abi_names names;
     bool has_start;           /* exports _start */
+    struct water_tls_ctx *tls; /* ext_tls.c: the SSL_CTXs built from opts.tls
+                                  at load; NULL when the module uses no TLS */
 };
 
 typedef enum water_role {
@@ -43,7 +48,17 @@ typedef enum water_role {
     ROLE_RELAY,
 } water_role;
 
+/* What the WASI context's user pointer of every module instance points to:
+ * the first member of water_conn (and of the runner's state), so that host
+ * functions find the transport's options and the instance's extension
+ * state (water_ext_v1: TLS sessions) without knowing the rest. */
+typedef struct water_guest {
+    water_transport *t;
+    struct water_ext *ext;    /* created on first use, freed with the instance */
+} water_guest;
+
 struct water_conn {
+    water_guest g;            /* first: see water_guest */
     water_transport *t;
     water_role role;
     wasm_instance *inst;
@@ -63,6 +78,11 @@ struct water_conn {
     water_error result;       /* how it ended */
 };
 
+/* The guest state of an instance (through its WASI context), or NULL. */
+water_guest *water_guest_of(wasm_instance *inst);
+/* ext_*.c: frees what an instance holds in water_ext_v1 (NULL is ignored). */
+void water_ext_free(struct water_ext *ext);
+
 /* error.c */
 water_err water_error_set(water_error *err, water_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -72,7 +92,31 @@ void water_log(const water_transport *t, water_log_level level, const char *fmt,
 /* imports.c: defines the env.* imports of both ABI versions on l. */
 wasm_err water_define_imports(wasm_linker *l);
 
-/* net.c */
+/* transport.c: fills t->opts from opts (may be NULL) with defaults, copying
+ * the allow-lists (freed by water_transport_free). Also used by runner.c. */
+bool water_transport_copy_options(water_transport *t, const water_options *opts,
+                                  water_error *err);
+
+/* net.c. water_connect_tcp/water_listen_tcp leave the cause in errno when
+ * they fail (EINVAL for a bad address, EHOSTUNREACH for an unknown host). */
 bool water_address_allowed(const water_transport *t, const char *address);
+bool water_listen_allowed(const water_transport *t, const char *address);
+
+/* ext.c: defines the water_ext_v1 crypto and TLS functions on l
+ * (docs/host-extension.md). */
+wasm_err water_ext_define(wasm_linker *l);
+/* ext_tls.c: when t's module imports water_ext_v1 TLS functions, builds the
+ * client (and, with a certificate and key, the server) SSL_CTX from
+ * t->opts.tls; false with a message naming the bad file or setting. */
+bool water_ext_tls_load(water_transport *t, water_error *err);
+/* ext_tls.c: frees what water_ext_tls_load built (t->tls may be NULL). */
+void water_ext_tls_unload(water_transport *t);
+
+/* ext_net.c: water_ext_v1.tcp_connect and tcp_listen (safe in any instance:
+ * they use only the caller's water_guest and WASI context). */
+wasm_err water_ext_net_define(wasm_linker *l);
+/* ext_net.c: the water-rs "v1 preview" env.connect_tcp and env.create_listen,
+ * for runner mode only (their names are free for transports to use). */
+wasm_err water_preview_net_define(wasm_linker *l);
 
 #endif

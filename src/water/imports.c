@@ -16,10 +16,16 @@
 
 #define MAX_NAME 256 /* bytes of a network or address string (ABI) */
 
+water_guest *water_guest_of(wasm_instance *inst)
+{
+    wasi_ctx *w = wasi_ctx_of(inst);
+    return w ? wasi_ctx_user(w) : NULL;
+}
+
+/* The env imports exist only for connections (never in runner mode). */
 static water_conn *conn_of(wasm_instance *caller)
 {
-    wasi_ctx *w = wasi_ctx_of(caller);
-    return w ? wasi_ctx_user(w) : NULL;
+    return (water_conn *)water_guest_of(caller);
 }
 
 /* Inserts a connected socket into the module's fd table; returns the guest
@@ -149,12 +155,10 @@ static wasm_trap imp_pull_config(wasm_instance *caller, void *env, wasm_slot *s)
     (void)env;
     water_conn *c = conn_of(caller);
     uint32_t guest;
-    if (!c || !c->t->has_config) {
-        s[0].i32 = -WASI_EACCES;
-        return WASM_TRAP_NONE;
-    }
-    int e = wasi_config_fd_open(c->wasi, &guest);
-    s[0].i32 = e ? -e : (int32_t)guest;
+    /* The instance's own config: the transport's or the connection's
+     * (water_dial_with); ENOENT when it has none. */
+    int e = c ? wasi_config_fd_open(c->wasi, &guest) : WASI_ENOENT;
+    s[0].i32 = e == WASI_ENOENT ? -WASI_EACCES : e ? -e : (int32_t)guest;
     return WASM_TRAP_NONE;
 }
 

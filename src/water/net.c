@@ -1,6 +1,7 @@
 /*
  * net.c - TCP for the host: "host:port" parsing, connect with a timeout,
- * listening sockets, and the water_dial allow-list.
+ * listening sockets, and the allow-lists (water_dial and runner-mode dials;
+ * runner-mode listens).
  */
 #include "host.h"
 
@@ -55,6 +56,7 @@ static int resolve(const char *address, bool passive, struct addrinfo **out,
     char host[256], port[32];
     if (!split_address(address, host, sizeof host, port, sizeof port)) {
         water_error_set(err, WATER_ERR_ARGS, "bad address '%s': want host:port", address);
+        errno = EINVAL;
         return -1;
     }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
@@ -64,6 +66,7 @@ static int resolve(const char *address, bool passive, struct addrinfo **out,
     if (rc != 0) {
         water_error_set(err, WATER_ERR_DIAL, "%s: unknown host or port (%s)", address,
                         gai_strerror(rc));
+        errno = EHOSTUNREACH;
         return -1;
     }
     return 0;
@@ -113,6 +116,7 @@ int water_connect_tcp(const char *address, uint32_t timeout_ms, water_error *err
     if (fd < 0) {
         water_error_set(err, last == ETIMEDOUT ? WATER_ERR_TIMEOUT : WATER_ERR_DIAL,
                         "dial %s: %s", address, strerror(last));
+        errno = last;
         return -1;
     }
     int one = 1;
@@ -166,6 +170,7 @@ int water_listen_tcp(const char *address, char *bound, size_t bound_len,
     freeaddrinfo(ai);
     if (fd < 0) {
         water_error_set(err, WATER_ERR_SYSTEM, "listen %s: %s", address, strerror(last));
+        errno = last;
         return -1;
     }
     if (bound && bound_len)
@@ -186,10 +191,20 @@ static bool pattern_matches(const char *pattern, const char *address)
            (strcmp(pp, "*") == 0 || strcmp(pp, ap) == 0);
 }
 
-bool water_address_allowed(const water_transport *t, const char *address)
+static bool listed(char *const *list, size_t n, const char *address)
 {
-    for (size_t i = 0; i < t->nallow; i++)
-        if (pattern_matches(t->allow[i], address))
+    for (size_t i = 0; i < n; i++)
+        if (pattern_matches(list[i], address))
             return true;
     return false;
+}
+
+bool water_address_allowed(const water_transport *t, const char *address)
+{
+    return listed(t->allow, t->nallow, address);
+}
+
+bool water_listen_allowed(const water_transport *t, const char *address)
+{
+    return listed(t->listen_allow, t->nlisten_allow, address);
 }

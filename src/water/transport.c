@@ -121,29 +121,59 @@ static bool check_imports(water_transport *t, water_error *err)
     }
     water_error_set(err, e.code == WASM_ERR_LINK ? WATER_ERR_ABI : WATER_ERR_MODULE,
                     "cannot instantiate the transport: %s%s", e.message,
-                    e.code == WASM_ERR_LINK ? " (this host provides WASI preview 1 and "
-                                              "the WATER imports of env)" : "");
+                    e.code == WASM_ERR_LINK ? " (this host provides WASI preview 1, "
+                                              "the WATER imports of env and "
+                                              "water_ext_v1)" : "");
     return false;
 }
 
-static bool copy_options(water_transport *t, const water_options *opts, water_error *err)
+/* Copies n strings into a new NULL-ended array (*out); false when out of
+ * memory (what was copied is still in *out, for water_transport_free). */
+static bool copy_list(const char *const *src, size_t n, char ***out)
+{
+    *out = calloc(n + 1, sizeof **out);
+    if (!*out)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((*out)[i] = strdup(src[i])))
+            return false;
+    return true;
+}
+
+/* *dst = a copy of src (NULL stays NULL); false when out of memory. */
+static bool dup_option(const char *src, const char **dst)
+{
+    *dst = src ? strdup(src) : NULL;
+    return !src || *dst;
+}
+
+bool water_transport_copy_options(water_transport *t, const water_options *opts,
+                                  water_error *err)
 {
     if (opts)
         t->opts = *opts;
+    /* The TLS strings become our own copies below (water_transport_free
+     * frees them): never keep the caller's pointers, even on failure. */
+    water_tls_options tls = t->opts.tls;
+    t->opts.tls = (water_tls_options){.insecure = tls.insecure};
     if (!t->opts.max_memory_pages)
         t->opts.max_memory_pages = 4096;
     if (!t->opts.dial_timeout_ms)
         t->opts.dial_timeout_ms = 10000;
     if (!t->opts.stop_timeout_ms)
         t->opts.stop_timeout_ms = 1000;
-    t->nallow = opts ? opts->nallow_dial : 0;
-    t->allow = calloc(t->nallow + 1, sizeof *t->allow);
-    if (!t->allow)
+    t->nallow = opts && opts->allow_dial ? opts->nallow_dial : 0;
+    t->nlisten_allow = opts && opts->allow_listen ? opts->nallow_listen : 0;
+    if (!copy_list(opts ? opts->allow_dial : NULL, t->nallow, &t->allow) ||
+        !copy_list(opts ? opts->allow_listen : NULL, t->nlisten_allow, &t->listen_allow))
         return water_error_set(err, WATER_ERR_NOMEM, "out of memory") == WATER_OK;
-    for (size_t i = 0; i < t->nallow; i++)
-        if (!(t->allow[i] = strdup(opts->allow_dial[i])))
-            return water_error_set(err, WATER_ERR_NOMEM, "out of memory") == WATER_OK;
     t->opts.allow_dial = (const char *const *)t->allow;
+    t->opts.allow_listen = (const char *const *)t->listen_allow;
+    if (!dup_option(tls.ca_file, &t->opts.tls.ca_file) ||
+        !dup_option(tls.cert_file, &t->opts.tls.cert_file) ||
+        !dup_option(tls.key_file, &t->opts.tls.key_file) ||
+        !dup_option(tls.sni, &t->opts.tls.sni) || !dup_option(tls.alpn, &t->opts.tls.alpn))
+        return water_error_set(err, WATER_ERR_NOMEM, "out of memory") == WATER_OK;
     return true;
 }
 
@@ -162,7 +192,7 @@ water_transport *water_transport_new(const uint8_t *wasm, size_t wasm_len,
         water_error_set(err, WATER_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (!copy_options(t, opts, err))
+    if (!water_transport_copy_options(t, opts, err))
         goto fail;
     if (config) {
         t->config = malloc(config_len ? config_len : 1);
@@ -184,11 +214,13 @@ water_transport *water_transport_new(const uint8_t *wasm, size_t wasm_len,
         goto fail;
     t->linker = wasm_linker_new();
     if (!t->linker || wasi_link(t->linker) != WASM_OK ||
-        water_define_imports(t->linker) != WASM_OK) {
+        water_define_imports(t->linker) != WASM_OK ||
+        water_ext_net_define(t->linker) != WASM_OK ||
+        water_ext_define(t->linker) != WASM_OK) {
         water_error_set(err, WATER_ERR_NOMEM, "cannot build the linker");
         goto fail;
     }
-    if (!check_imports(t, err))
+    if (!check_imports(t, err) || !water_ext_tls_load(t, err))
         goto fail;
     return t;
 fail:
@@ -243,10 +275,18 @@ void water_transport_free(water_transport *t)
         return;
     wasm_linker_free(t->linker);
     wasm_module_free(t->module);
-    if (t->allow)
-        for (size_t i = 0; i < t->nallow; i++)
-            free(t->allow[i]);
+    for (size_t i = 0; t->allow && i < t->nallow; i++)
+        free(t->allow[i]);
     free(t->allow);
+    for (size_t i = 0; t->listen_allow && i < t->nlisten_allow; i++)
+        free(t->listen_allow[i]);
+    free(t->listen_allow);
+    water_ext_tls_unload(t);
+    free((char *)t->opts.tls.ca_file);
+    free((char *)t->opts.tls.cert_file);
+    free((char *)t->opts.tls.key_file);
+    free((char *)t->opts.tls.sni);
+    free((char *)t->opts.tls.alpn);
     free(t->config);
     free(t);
 }

@@ -43,6 +43,7 @@ static const char default_key[] = "WATER-in-C xor transport default key";
 
 static struct {
     uint8_t bytes[XOR_KEY_MAX];
+    uint8_t ext[XOR_KEY_MAX + 8]; /* ext[i] = bytes[i % len]: any 8-byte window */
     size_t len;
     uint64_t seed[2];
 } key;
@@ -61,6 +62,8 @@ static void set_key(const uint8_t *k, size_t len)
         h = (h ^ k[i]) * UINT64_C(0x100000001b3);
     memcpy(key.bytes, k, len);
     key.len = len;
+    for (size_t i = 0; i < len + 8; i++)
+        key.ext[i] = k[i % len];
     for (uint64_t l = 0; l < 2; l++)
         key.seed[l] = mix(h ^ (l + 1) * GOLDEN);
 }
@@ -110,6 +113,36 @@ static int xor_configure(const uint8_t *cfg, size_t len)
     return 0;
 }
 
+/* Little-endian 8-byte load and store, written byte-wise so they are right
+ * on any host; compilers turn them into single loads and stores. */
+static uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void store_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* XORs up to len bytes of word w, from byte b on; returns the count. */
+static size_t xor_bytes(const uint8_t *in, uint8_t *out, size_t len, uint64_t w,
+                        unsigned b, size_t *k)
+{
+    size_t i = 0;
+    for (; i < len && b < 8; i++, b++) {
+        out[i] = in[i] ^ (uint8_t)(w >> (8 * b)) ^ key.bytes[*k];
+        if (++*k == key.len)
+            *k = 0;
+    }
+    return i;
+}
+
+/* A word at a time: the same bytes as one at a time, 5x fewer steps. */
 static ssize_t xor_stream(struct watm_stream *s, const uint8_t *in, size_t len,
                           uint8_t *out, size_t out_cap)
 {
@@ -124,18 +157,22 @@ static ssize_t xor_stream(struct watm_stream *s, const uint8_t *in, size_t len,
     uint64_t n = pos >> 3;
     unsigned b = (unsigned)(pos & 7);
     size_t k = (size_t)(pos % key.len);
-    uint64_t w = mix(seed + (n + 1) * GOLDEN);
 
-    for (size_t i = 0; i < len; i++) {
-        out[i] = in[i] ^ (uint8_t)(w >> (8 * b)) ^ key.bytes[k];
-        if (++k == key.len)
-            k = 0;
-        if (++b == 8) {
-            b = 0;
+    size_t i = 0;
+    if (b != 0) { /* finish the word the last call stopped in */
+        i = xor_bytes(in, out, len, mix(seed + (n + 1) * GOLDEN), b, &k);
+        if (b + i == 8)
             n++;
-            w = mix(seed + (n + 1) * GOLDEN);
-        }
     }
+    for (; len - i >= 8; i += 8, n++) { /* whole words */
+        uint64_t x = load_le64(in + i) ^ mix(seed + (n + 1) * GOLDEN) ^ load_le64(key.ext + k);
+        store_le64(out + i, x);
+        k += 8;
+        while (k >= key.len)
+            k -= key.len;
+    }
+    if (i < len) /* a tail of 1 to 7 bytes */
+        xor_bytes(in + i, out + i, len - i, mix(seed + (n + 1) * GOLDEN), 0, &k);
     return (ssize_t)len; /* 0 for the end-of-stream call */
 }
 

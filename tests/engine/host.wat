@@ -1,0 +1,12 @@
+(module
+  (import "host" "add" (func $add (param i32 i64) (result i64)))
+  (import "host" "fail" (func $fail))
+  (import "host" "peek" (func $peek (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "\2a")
+  (func (export "call_add") (param i32 i64) (result i64) (call $add (local.get 0) (local.get 1)))
+  (func $inner (call $fail))
+  (func (export "call_fail") (call $inner))
+  (func (export "call_peek") (param i32) (result i32) (call $peek (local.get 0)))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+)

@@ -1,0 +1,12 @@
+(module
+  (memory (export "memory") 2 10)
+  (global $g (export "counter") (mut i32) (i32.const 7))
+  (global (export "const") i64 (i64.const -5))
+  (data (i32.const 16) "hello")
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "size") (result i32) (memory.size))
+  (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+  (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+  (func (export "bump") (result i32)
+    (global.set $g (i32.add (global.get $g) (i32.const 1))) (global.get $g))
+)
