@@ -255,8 +255,8 @@ void water_runner_free(water_runner *r);
 int water_listen_tcp(const char *address, char *bound, size_t bound_len,
                      water_error *err);
 
-/* Connects to "host:port" with a timeout (ms, 0: 10000). Returns the fd or
- * -1 with *err filled. */
+/* Connects to "host:port" with a timeout (ms, 0: 10000). Returns the fd
+ * (non-blocking, TCP_NODELAY, close-on-exec) or -1 with *err filled. */
 int water_connect_tcp(const char *address, uint32_t timeout_ms, water_error *err);
 
 #ifdef __cplusplus

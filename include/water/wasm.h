@@ -204,6 +204,9 @@ typedef struct wasm_instance_config {
     uint32_t max_memory_pages; /* 0: 65536 (4 GiB) */
     uint32_t max_call_depth;   /* 0: 20000 frames (the value stack, 1 Mi
                                   slots per thread, may end a call earlier) */
+    uint64_t max_table_elements; /* all tables together; 0: 10 million */
+    uint64_t fuel;             /* fuel for the start function and later calls
+                                  (see wasm_instance_set_fuel); 0: unlimited */
     void *userdata;            /* returned by wasm_instance_userdata() */
 } wasm_instance_config;
 
@@ -243,8 +246,10 @@ wasm_err wasm_call(wasm_instance *inst, wasm_func *f, const wasm_val *args,
  * The flag stays set until wasm_instance_clear_interrupt(). */
 void wasm_instance_interrupt(wasm_instance *inst);
 void wasm_instance_clear_interrupt(wasm_instance *inst);
-/* Limits work: each back-edge and call uses one unit; at zero the call traps
- * with WASM_TRAP_FUEL. UINT64_MAX (the default) means unlimited. */
+/* Limits work: each loop back-edge and call uses one unit; at zero the call
+ * traps with WASM_TRAP_FUEL. Straight-line code and bulk operations
+ * (memory.fill, table.fill, ...) are not charged, so fuel bounds iterations,
+ * not time. UINT64_MAX (the default) means unlimited. */
 void wasm_instance_set_fuel(wasm_instance *inst, uint64_t fuel);
 uint64_t wasm_instance_fuel(const wasm_instance *inst);
 

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "values.h"
 
+#include "wasi/wasi.h"
 #include "water/wasm.h"
 
 #include <stdio.h>
@@ -38,21 +39,35 @@ static int invoke(wasm_module *m, const char *name, int argc, char **argv,
                   uint64_t fuel, uint32_t max_pages)
 {
     wasm_error err;
+    /* WASI with stdio and nothing else granted; other imports that nothing
+     * defines trap if called, so a module with imports can still have its
+     * pure functions called. */
+    wasi_options wo = {.stdio = {WASI_STDIO_INHERIT, WASI_STDIO_INHERIT, WASI_STDIO_INHERIT}};
+    wasi_ctx *w = wasi_ctx_new(&wo, NULL, 0);
     wasm_linker *l = wasm_linker_new();
-    if (!l)
+    if (!w || !l || wasi_link(l) != WASM_OK) {
+        cli_error("out of memory");
+        wasm_linker_free(l);
+        wasi_ctx_free(w);
         return 1;
-    /* Imports that nothing defines trap if called, so a module with imports
-     * can still have its pure functions called. */
+    }
     wasm_linker_allow_unresolved(l, true);
-    wasm_instance_config cfg = {.max_memory_pages = max_pages};
+    wasm_instance_config cfg = {.max_memory_pages = max_pages, .userdata = w};
     wasm_instance *inst = wasm_instance_new(m, l, &cfg, &err);
     wasm_linker_free(l);
     if (!inst) {
         cli_error("instantiation failed: %s", err.message);
+        wasi_ctx_free(w);
         return 1;
     }
     int rc = 1;
     wasm_val *args = NULL, *results = NULL;
+    /* A WASI reactor expects _initialize before its other exports. */
+    wasm_func *init = wasm_instance_func(inst, "_initialize");
+    if (init && wasm_call(inst, init, NULL, 0, NULL, 0, &err) != WASM_OK) {
+        cli_error("_initialize: %s", err.message);
+        goto out;
+    }
     wasm_func *f = wasm_instance_func(inst, name);
     if (!f) {
         cli_error("no exported function '%s'", name);
@@ -91,6 +106,7 @@ out:
     free(args);
     free(results);
     wasm_instance_free(inst);
+    wasi_ctx_free(w);
     return rc;
 }
 

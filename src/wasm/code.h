@@ -36,7 +36,10 @@
     X(br_add_eqz32)  /* dst src k off                                     */ \
     X(br_add2_nez32) /* d1 a1 k1 dst src k off (d1 = a1 + k1 first)       */ \
     X(br_add2_eqz32) /* d1 a1 k1 dst src k off                            */ \
+    X(br_nez32_a)    /* cond off: tests the accumulator (see below)       */ \
+    X(br_eqz32_a)    /* cond off                                          */ \
     X(br_table)      /* idx k n off[0..n]: by idx + k (off[n]: default)   */ \
+    X(br_table_a)    /* idx k n off[0..n]: idx from the accumulator       */ \
     X(return0)       /* -                                                 */ \
     X(return1)       /* src                                               */ \
     X(returnn)       /* n src[0..n)                                       */ \
@@ -72,6 +75,19 @@
     X(elem_drop)     /* seg                                               */ \
     X(ref_is_null)   /* dst a                                             */ \
     X(ref_func)      /* dst func_index                                    */
+
+/* The accumulator. Numeric ops (but those that may trap), loads, copy and
+ * the fused ops also leave their result's bits in a register of the
+ * interpreter (the value they wrote to their first operand; the fourth for
+ * br_add2_*). Many ops have `_a` forms that take one operand from it
+ * instead of from its slot (whose word stays, unread): binary ops and
+ * compares their a, their branch forms and br_nez32/br_eqz32 their
+ * condition, br_table its index, loads their address (plain form: _a, _k
+ * form: _ka), stores (plain form) their value, fused pairs a slot operand
+ * (_a, _b or _c, see WASM_FUSED_ACC_*). This saves a store-to-load round
+ * trip through the frame on dependent chains. The compiler uses an `_a`
+ * form only right after an op that set the accumulator from that slot,
+ * with no label between (compile.c, use_acc). */
 
 /* Loads and stores: (name, type in memory, slot field, conversion). Each
  * comes in five forms that differ only in how the address is given:
@@ -133,7 +149,8 @@
 
 /* Generated: unary/binary ops as `op_ID` (dst a) and `op_ID` (dst a b) plus
  * `op_ID_imm` (dst a imm); compares also `br_ID` (a b off) and
- * `br_ID_imm` (a imm off), and i32 compares `br_add_ID` (dst src k b off)
+ * `br_ID_imm` (a imm off) (each but the trapping ones with `_a` forms,
+ * see the accumulator above), and i32 compares `br_add_ID` (dst src k b off)
  * and `br_add_ID_imm` (dst src k imm off), which first do dst = src + k
  * (an i32.add of a constant, typically a loop counter's) and compare dst
  * with b, and `br_add2_ID[_imm]` (d1 a1 k1 dst src k b off), which do
@@ -141,29 +158,42 @@
  * Fused ops run their parts in order. */
 #define WASM_IOP_ENUM_FIXED(name) IOP_##name,
 #define WASM_IOP_UN(b, id, ...) IOP_op_##id,
-#define WASM_IOP_BIN(b, id, ...) IOP_op_##id, IOP_op_##id##_imm,
+#define WASM_IOP_TRAPBIN(b, id, ...) IOP_op_##id, IOP_op_##id##_imm,
+#define WASM_IOP_BIN(b, id, ...)                                              \
+    IOP_op_##id, IOP_op_##id##_imm, IOP_op_##id##_a, IOP_op_##id##_imm_a,
 #define WASM_IOP_CMP(b, id, n, in, ...)                                       \
-    IOP_op_##id, IOP_op_##id##_imm, IOP_br_##id, IOP_br_##id##_imm,          \
-    WASM_IOP_BR_ADD_##in(id)
+    WASM_IOP_BIN(b, id) IOP_br_##id, IOP_br_##id##_imm, IOP_br_##id##_a,      \
+    IOP_br_##id##_imm_a, WASM_IOP_BR_ADD_##in(id)
 #define WASM_IOP_BR_ADD_I32(id)                                               \
     IOP_br_add_##id, IOP_br_add_##id##_imm, IOP_br_add2_##id, IOP_br_add2_##id##_imm,
 #define WASM_IOP_BR_ADD_I64(id)
-#define WASM_IOP_FUSED(f, s, form, fld) IOP_f_##f##_##s##_##form,
+/* A fused pair's _a, _b, _c forms: which of its slot operands the form
+ * takes from the accumulator (bb, bbr: a b c; ib: a c; bi: a b; ii: a). */
+#define WASM_FUSED_ACC_bb(X, ...) X(__VA_ARGS__, _a) X(__VA_ARGS__, _b) X(__VA_ARGS__, _c)
+#define WASM_FUSED_ACC_bbr WASM_FUSED_ACC_bb
+#define WASM_FUSED_ACC_ib(X, ...) X(__VA_ARGS__, _a) X(__VA_ARGS__, _c)
+#define WASM_FUSED_ACC_bi(X, ...) X(__VA_ARGS__, _a) X(__VA_ARGS__, _b)
+#define WASM_FUSED_ACC_ii(X, ...) X(__VA_ARGS__, _a)
+#define WASM_IOP_FUSED_ACC(f, s, form, acc) IOP_f_##f##_##s##_##form##acc,
+#define WASM_IOP_FUSED(f, s, form, fld)                                       \
+    IOP_f_##f##_##s##_##form, WASM_FUSED_ACC_##form(WASM_IOP_FUSED_ACC, f, s, form)
+/* (compile_ops.c adds the address form, 0..6, to a load or store's op) */
 #define WASM_IOP_MEM(name, ...)                                               \
     IOP_##name, IOP_##name##_k, IOP_##name##_x, IOP_##name##_sk, IOP_##name##_sx,
 #define WASM_IOP_LOAD(name, ...)                                              \
-    WASM_IOP_MEM(name) IOP_##name##_kt, IOP_##name##_xt,
+    WASM_IOP_MEM(name) IOP_##name##_kt, IOP_##name##_xt, IOP_##name##_a, IOP_##name##_ka,
+#define WASM_IOP_STORE(name, ...) WASM_IOP_MEM(name) IOP_##name##_a,
 typedef enum wasm_iop {
     WASM_IOPS_FIXED(WASM_IOP_ENUM_FIXED)
     WASM_LOADS(WASM_IOP_LOAD)
-    WASM_STORES(WASM_IOP_MEM)
+    WASM_STORES(WASM_IOP_STORE)
     WASM_FUSED(WASM_IOP_FUSED)
 #define UNOP WASM_IOP_UN
 #define TRAPUN WASM_IOP_UN
 #define SATOP WASM_IOP_UN
 #define EQZOP WASM_IOP_UN
 #define BINOP WASM_IOP_BIN
-#define TRAPOP WASM_IOP_BIN
+#define TRAPOP WASM_IOP_TRAPBIN
 #define CMPOP WASM_IOP_CMP
 #include "opcodes.def"
     IOP_COUNT
@@ -178,7 +208,11 @@ struct wasm_code {
     uint32_t func_index;      /* in the module's function index space */
     const wasm_type *type;
     uint32_t nparams;         /* == type->nparams */
-    uint32_t nlocals;         /* declared locals (zeroed on entry) */
+    uint32_t nlocals;         /* declared locals */
+    /* Locals zeroed on entry: slots [zero_from, zero_from + nzero), which
+     * cover every declared local that may be read before it is written
+     * (compile.c's definite-assignment pass; the rest need not be zero). */
+    uint32_t zero_from, nzero;
     uint32_t nslots;          /* whole frame: params + locals + max temps */
 };
 

@@ -181,7 +181,51 @@ void set_unreachable(compiler *c)
     ctrl *f = &c->cs[c->cs_n - 1];
     c->vs_n = f->height;
     f->unreachable = true;
+    c->da = UINT64_MAX;
     fusion_barrier(c);
+}
+
+/* ---- definite assignment of locals (which need zeroing) ---------------- */
+
+/* A branch to target: its end is reached with what is assigned here. */
+void da_branch(compiler *c, ctrl *target)
+{
+    if (target->op != 0x03)
+        target->da_out &= c->da;
+}
+
+void da_read(compiler *c, uint32_t local)
+{
+    if (local < c->ft->nparams)
+        return;
+    uint32_t i = local - c->ft->nparams;
+    if (i >= 64)
+        c->need_high = true;
+    else if (!(c->da >> i & 1))
+        c->need |= (uint64_t)1 << i;
+}
+
+void da_write(compiler *c, uint32_t local)
+{
+    if (local >= c->ft->nparams && local - c->ft->nparams < 64)
+        c->da |= (uint64_t)1 << (local - c->ft->nparams);
+}
+
+/* The slots of the locals to zero on entry: [*from, *from + *n). */
+static void da_zero_range(compiler *c, uint32_t *from, uint32_t *n)
+{
+    uint32_t declared = c->nlocals - c->ft->nparams;
+    uint32_t lo = UINT32_MAX, hi = 0;
+    if (c->need) {
+        lo = (uint32_t)__builtin_ctzll(c->need);
+        hi = 64 - (uint32_t)__builtin_clzll(c->need);
+    }
+    if (c->need_high) {
+        lo = lo < 64 ? lo : 64;
+        hi = declared;
+    }
+    *from = c->ft->nparams + (lo == UINT32_MAX ? 0 : lo);
+    *n = lo == UINT32_MAX ? 0 : hi - lo;
 }
 
 /* ---- control stack ---------------------------------------------------- */
@@ -201,6 +245,8 @@ void push_ctrl(compiler *c, uint8_t op, uint32_t nparams,
     f->results = results;
     f->patches = NO_POS;
     f->else_site = NO_POS;
+    f->da_entry = c->da;
+    f->da_out = UINT64_MAX;
     /* Inside unreachable code a block validates normally but emits nothing. */
     if (c->cs_n > 1) {
         ctrl *parent = &c->cs[c->cs_n - 2];
@@ -231,6 +277,10 @@ uint32_t emit_op(compiler *c, wasm_iop op)
     uint32_t at = c->code_n;
     _Static_assert(WASM_HANDLER_WORDS == 1, "one handler word");
     emit_w(c, c->handlers[op]);
+    c->starts = grow_array(c, c->starts, &c->starts_cap, c->nstarts + 1, sizeof *c->starts);
+    c->ops = grow_array(c, c->ops, &c->ops_cap, c->nstarts + 1, sizeof *c->ops);
+    c->starts[c->nstarts] = at;
+    c->ops[c->nstarts++] = op;
     uint32_t n = c->nrecent;
     fusion_barrier(c);
     if (n == sizeof c->recent / sizeof c->recent[0])
@@ -245,6 +295,7 @@ void drop_last(compiler *c)
 {
     uint32_t n = c->nrecent - 1;
     c->code_n = c->recent[n];
+    c->nstarts--;
     fusion_barrier(c);
     c->nrecent = n;
 }
@@ -388,9 +439,23 @@ void emit_branch_to(compiler *c, ctrl *target, uint32_t site)
     }
 }
 
+/* Code may be jumped to here: no instruction before may fuse with one
+ * after, nor pass it the accumulator. */
+void mark_label(compiler *c)
+{
+    fusion_barrier(c);
+    if (c->nlabels && c->labels[c->nlabels - 1] == c->code_n)
+        return;
+    c->labels = grow_array(c, c->labels, &c->labels_cap, c->nlabels + 1,
+                           sizeof *c->labels);
+    c->labels[c->nlabels++] = c->code_n;
+}
+
 void patch_chain(compiler *c, uint32_t head, uint32_t target)
 {
     fusion_barrier(c);
+    if (head != NO_POS)
+        mark_label(c); /* target is here: callers patch at code_n */
     while (head != NO_POS) {
         uint32_t next = c->code[head];
         c->code[head] = (uint32_t)((int32_t)target - (int32_t)head);
@@ -467,6 +532,109 @@ void emit_return(compiler *c)
     }
 }
 
+/* ---- the accumulator (code.h) ------------------------------------------ */
+
+/* The operand (from 1) whose value an op leaves in the accumulator, or 0. */
+static const uint8_t acc_from[IOP_COUNT] = {
+    [IOP_br_add_nez32] = 1, [IOP_br_add_eqz32] = 1, [IOP_br_add2_nez32] = 4,
+    [IOP_br_add2_eqz32] = 4, [IOP_add_imm_copy] = 1, [IOP_copy] = 1,
+#define AF_UN(b, id, ...) [IOP_op_##id] = 1,
+#define AF_BIN(b, id, ...)                                                      \
+    [IOP_op_##id] = 1, [IOP_op_##id##_imm] = 1, [IOP_op_##id##_a] = 1, [IOP_op_##id##_imm_a] = 1,
+#define AF_CMP(b, id, n, in, ...) AF_BIN(b, id) AF_BR_ADD_##in(id)
+#define AF_BR_ADD_I32(id)                                                       \
+    [IOP_br_add_##id] = 1, [IOP_br_add_##id##_imm] = 1, [IOP_br_add2_##id] = 4, \
+    [IOP_br_add2_##id##_imm] = 4,
+#define AF_BR_ADD_I64(id)
+#define AF_EQZ(b, id, ...) [IOP_op_##id] = 1,
+#define UNOP AF_UN
+#define SATOP AF_UN
+#define BINOP AF_BIN
+#define CMPOP AF_CMP
+#define EQZOP AF_EQZ
+#include "opcodes.def"
+#define AF_LOAD(name, ...)                                                      \
+    [IOP_##name] = 1, [IOP_##name##_k] = 1, [IOP_##name##_x] = 1, [IOP_##name##_sk] = 1, \
+    [IOP_##name##_sx] = 1, [IOP_##name##_a] = 1, [IOP_##name##_kt] = 1, [IOP_##name##_xt] = 1, \
+    [IOP_##name##_ka] = 1,
+    WASM_LOADS(AF_LOAD)
+#define AF_FUSED_ACC(f, s, form, fld, acc) [IOP_f_##f##_##s##_##form##acc] = 1,
+#define AF_FUSED(f, s, form, fld)                                               \
+    AF_FUSED_ACC(f, s, form, fld, ) WASM_FUSED_ACC_##form(AF_FUSED_ACC, f, s, form, fld)
+    WASM_FUSED(AF_FUSED)
+};
+
+/* An op's _a forms: the operand each takes from the accumulator (tried in
+ * order), and whether operand 2 and 3 may be swapped to use the first. */
+static const struct acc_form {
+    wasm_iop op[3];
+    uint8_t operand[3];
+    bool commutes;
+} acc_forms[IOP_COUNT] = {
+    [IOP_br_nez32] = {{IOP_br_nez32_a}, {1}, false},
+    [IOP_br_eqz32] = {{IOP_br_eqz32_a}, {1}, false},
+    [IOP_br_table] = {{IOP_br_table_a}, {1}, false},
+#define AO_BIN(byte, id, ...)                                                   \
+    [IOP_op_##id] = {{IOP_op_##id##_a}, {2}, COMMUTES(byte)},                  \
+    [IOP_op_##id##_imm] = {{IOP_op_##id##_imm_a}, {2}, false},
+#define AO_CMP(byte, id, ...)                                                   \
+    AO_BIN(byte, id) [IOP_br_##id] = {{IOP_br_##id##_a}, {1}, COMMUTES(byte)}, \
+    [IOP_br_##id##_imm] = {{IOP_br_##id##_imm_a}, {1}, false},
+#define BINOP AO_BIN
+#define CMPOP AO_CMP
+#include "opcodes.def"
+#define AO_LOAD(name, ...)                                                      \
+    [IOP_##name] = {{IOP_##name##_a}, {2}, false},                             \
+    [IOP_##name##_k] = {{IOP_##name##_ka}, {2}, false},
+    WASM_LOADS(AO_LOAD)
+#define AO_STORE(name, ...) [IOP_##name] = {{IOP_##name##_a}, {2}, false},
+    WASM_STORES(AO_STORE)
+/* slot operands by form: a is 2; b 3; c 4, or 3 + the immediate's words */
+#define AO_FUSED_OP(f, s, form, acc) IOP_f_##f##_##s##_##form##acc,
+#define AO_FUSED(f, s, form, fld)                                               \
+    [IOP_f_##f##_##s##_##form] = {{WASM_FUSED_ACC_##form(AO_FUSED_OP, f, s, form)}, \
+                                  AO_OPERANDS_##form(IMMW_##fld), false},
+#define AO_OPERANDS_bb(k) {2, 3, 4}
+#define AO_OPERANDS_bbr(k) {2, 3, 4}
+#define AO_OPERANDS_ib(k) {2, 3 + (k)}
+#define AO_OPERANDS_bi(k) {2, 3}
+#define AO_OPERANDS_ii(k) {2}
+#define IMMW_u32 1
+#define IMMW_u64 2
+#define IMMW_f64 2
+    WASM_FUSED(AO_FUSED)
+};
+
+/* Switches each instruction that reads the value the one before it left
+ * in the accumulator to its _a form, unless a label lies between (code
+ * may arrive from elsewhere). Runs on the finished code. */
+static void use_acc(compiler *c)
+{
+    uint32_t l = 0;
+    for (uint32_t i = 1; i < c->nstarts; i++) {
+        uint32_t at = c->starts[i], prev = c->starts[i - 1];
+        const struct acc_form *f = &acc_forms[c->ops[i]];
+        uint8_t from = acc_from[c->ops[i - 1]];
+        while (l < c->nlabels && c->labels[l] < at)
+            l++;
+        if (!f->op[0] || !from || (l < c->nlabels && c->labels[l] == at))
+            continue;
+        uint32_t t = c->code[OPND(prev, from)], *w = c->code + OPND(at, f->operand[0]);
+        int k = 0;
+        while (k < 3 && f->op[k] && c->code[OPND(at, f->operand[k])] != t)
+            k++;
+        if (k == 3 || !f->op[k]) {
+            if (!f->commutes || w[1] != t)
+                continue;
+            w[1] = w[0]; /* a op b == b op a */
+            w[0] = t;
+            k = 0;
+        }
+        c->code[at] = c->handlers[f->op[k]];
+        c->ops[i] = f->op[k];
+    }
+}
+
 /* ---- driver ------------------------------------------------------------ */
 
 static wasm_err compile_function(compiler *c, wasm_module *m, uint32_t def)
@@ -479,6 +647,10 @@ static wasm_err compile_function(compiler *c, wasm_module *m, uint32_t def)
     c->op_offset = fd->code_offset;
     c->vs_n = c->cs_n = c->code_n = c->max_height = 0;
     fusion_barrier(c);
+    c->nstarts = c->nlabels = 0;
+    c->da = 0;
+    c->need = 0;
+    c->need_high = false;
 
     if (setjmp(c->fail))
         return c->err ? c->err->code : WASM_ERR_INVALID;
@@ -503,6 +675,7 @@ static wasm_err compile_function(compiler *c, wasm_module *m, uint32_t def)
     if (c->p != c->end)
         cfail(c, WASM_ERR_MALFORMED, "section size mismatch: code after the final end");
 
+    use_acc(c);
     wasm_code *code = fd->code; /* preallocated: calls hold its address */
     code->words = malloc((size_t)c->code_n * sizeof *code->words);
     if (!code->words)
@@ -513,6 +686,7 @@ static wasm_err compile_function(compiler *c, wasm_module *m, uint32_t def)
     code->type = c->ft;
     code->nparams = c->ft->nparams;
     code->nlocals = fd->nlocals;
+    da_zero_range(c, &code->zero_from, &code->nzero);
     /* +1: a callee's frame may start at the last temp (see call_indirect). */
     code->nslots = c->tbase + c->max_height + 1;
     if (code->nslots < c->ft->nresults)
@@ -542,6 +716,9 @@ wasm_err wasm_compile_module(wasm_module *m, wasm_error *err)
         rc = compile_function(c, m, i);
     }
     free(c->local_types);
+    free(c->starts);
+    free(c->ops);
+    free(c->labels);
     free(c->scratch);
     free(c->vs);
     free(c->cs);

@@ -45,6 +45,10 @@ typedef struct ctrl {
     uint32_t loop_pc;    /* loop: word index of its start */
     uint32_t patches;    /* forward branches to patch at `end`: chain head */
     uint32_t else_site;  /* if: branch to else/end to patch, or NO_POS */
+    /* Definite assignment of declared locals 0..63 (bit i: local
+     * nparams + i has been written on every path): at entry, and the
+     * intersection over the paths reaching `end` (branches, then-part). */
+    uint64_t da_entry, da_out;
 } ctrl;
 
 /* A compare just emitted, for fusing with a following br_if/if. */
@@ -94,6 +98,20 @@ typedef struct compiler {
     pending_cmp cmp;
     uint32_t moves_at;        /* the last op if a copy or const32 that a
                                  next one may join, or NO_POS */
+
+    /* Which declared locals need zeroing on entry (see wasm_code): bit i
+     * of `da` is set while local nparams + i is definitely assigned here
+     * (all bits in unreachable code); `need` collects the locals read
+     * where they were not, need_high any read of a local past the 64th. */
+    uint64_t da, need;
+    bool need_high;
+
+    /* For use_acc() at the end: every instruction's start and op, and the
+     * code positions of labels, in order. */
+    uint32_t *starts, nstarts, starts_cap;
+    wasm_iop *ops;
+    uint32_t ops_cap;
+    uint32_t *labels, nlabels, labels_cap;
 } compiler;
 
 /* compile.c */
@@ -142,11 +160,22 @@ static inline bool op_at(const compiler *c, uint32_t at, wasm_iop op)
 static inline void set_op(compiler *c, uint32_t at, wasm_iop op)
 {
     c->code[at] = c->handlers[op];
+    for (uint32_t i = c->nstarts; i-- > 0 && c->starts[i] >= at;)
+        if (c->starts[i] == at)
+            c->ops[i] = op;
 }
+
+/* Binary ops with a == b interchangeable (integer add mul and or xor, eq
+ * ne), by opcode byte. */
+#define COMMUTES(byte)                                                        \
+    ((byte) == 0x46 || (byte) == 0x47 || (byte) == 0x51 || (byte) == 0x52 || \
+     (byte) == 0x6A || (byte) == 0x6C || ((byte) >= 0x71 && (byte) <= 0x73) || \
+     (byte) == 0x7C || (byte) == 0x7E || ((byte) >= 0x83 && (byte) <= 0x85))
 
 uint32_t emit_op(compiler *c, wasm_iop op);
 void emit_w(compiler *c, uint32_t w);
 void fusion_barrier(compiler *c);
+void mark_label(compiler *c);
 void drop_last(compiler *c);
 void emit_copy(compiler *c, uint32_t dst, uint32_t src);
 void emit_const(compiler *c, uint32_t dst, uint64_t bits);
@@ -157,6 +186,9 @@ void emit_branch_to(compiler *c, ctrl *target, uint32_t site);
 void emit_label_copies(compiler *c, ctrl *target);
 bool label_needs_copies(compiler *c, ctrl *target);
 void patch_chain(compiler *c, uint32_t head, uint32_t target);
+void da_branch(compiler *c, ctrl *target);
+void da_read(compiler *c, uint32_t local);
+void da_write(compiler *c, uint32_t local);
 void push_ctrl(compiler *c, uint8_t op, uint32_t nparams,
                const wasm_valtype *params, uint32_t nresults,
                const wasm_valtype *results);

@@ -52,17 +52,7 @@ static const simple_op sat_ops[8] = {
 #include "opcodes.def"
 };
 
-static bool is_commutative(uint8_t byte)
-{
-    switch (byte) {
-    case 0x46: case 0x47: case 0x51: case 0x52:             /* eq ne */
-    case 0x6A: case 0x6C: case 0x71: case 0x72: case 0x73:  /* i32 add mul and or xor */
-    case 0x7C: case 0x7E: case 0x83: case 0x84: case 0x85:  /* i64 */
-        return true;
-    default:
-        return false;
-    }
-}
+static bool is_commutative(uint8_t byte) { return COMMUTES(byte); }
 
 static bool is_64(wasm_valtype t) { return t == WASM_I64 || t == WASM_F64; }
 static bool is_num(wasm_valtype t)
@@ -346,6 +336,7 @@ static void op_br_if(compiler *c, uint32_t depth)
 {
     vval v = pop_expect(c, WASM_I32);
     ctrl *t = label(c, depth);
+    da_branch(c, t);
     pop_push_types(c, label_types(t), label_arity(t));
     if (!reachable(c))
         return;
@@ -379,6 +370,7 @@ static void op_br_table(compiler *c)
         if (label_arity(t) != arity)
             cfail(c, WASM_ERR_INVALID, "type mismatch: br_table labels differ in arity");
         check_top(c, label_types(t), arity);
+        da_branch(c, t);
     }
     if (reachable(c)) {
         /* an index computed by adding a constant: the add joins in */
@@ -411,6 +403,7 @@ static void op_br_table(compiler *c)
             }
             if (stub[labels[i]] == NO_POS) {
                 stub[labels[i]] = c->code_n;
+                mark_label(c);
                 branch_to(c, t);
             }
             c->code[site] = (uint32_t)((int32_t)stub[labels[i]] - (int32_t)site);
@@ -507,6 +500,8 @@ static void op_else(compiler *c)
     f->else_site = NO_POS;
     f->op = 0x05;
     f->unreachable = false;
+    f->da_out &= c->da; /* the then-part falls through to the end */
+    c->da = f->da_entry;
     c->vs_n = f->height;
     for (uint32_t i = 0; i < f->nparams; i++)
         push_temp(c, f->params[i]);
@@ -536,6 +531,10 @@ static bool op_end(compiler *c)
     if (f->else_site != NO_POS)
         patch_chain(c, f->else_site, c->code_n);
     patch_chain(c, f->patches, c->code_n);
+    /* assigned at the end: on the fall-through path and every branch to
+     * it (an if without else may skip its then-part) */
+    if (f->op != 0x03)
+        c->da &= f->da_out & (f->op == 0x04 ? f->da_entry : UINT64_MAX);
     uint32_t height = f->height, nr = f->nresults;
     wasm_valtype res[nr ? nr : 1];
     if (nr)
@@ -645,6 +644,7 @@ static void op_local_set(compiler *c, bool tee)
     uint32_t x = local_index(c);
     wasm_valtype t = c->local_types[x];
     vval v = pop_expect(c, t);
+    da_write(c, x);
     uint32_t pos = c->vs_n;
     if (reachable(c)) {
         bool retarget = v.kind == K_TEMP && c->last_dst != NO_POS &&
@@ -1071,6 +1071,8 @@ bool compile_instr(compiler *c)
         read_blocktype(c, &bt);
         enter_block(c, op, &bt);
         c->cs[c->cs_n - 1].loop_pc = c->code_n;
+        if (op == 0x03)
+            mark_label(c);
         return true;
     }
     case 0x04: { /* if */
@@ -1091,6 +1093,7 @@ bool compile_instr(compiler *c)
         return op_end(c);
     case 0x0C: { /* br */
         ctrl *t = label(c, rd_u32(c));
+        da_branch(c, t);
         uint32_t old = c->vs_n;
         for (uint32_t i = label_arity(t); i-- > 0;)
             pop_expect(c, label_types(t)[i]);
@@ -1136,6 +1139,7 @@ bool compile_instr(compiler *c)
         return true;
     case 0x20: { /* local.get */
         uint32_t x = local_index(c);
+        da_read(c, x);
         push_entry(c, (vval){c->local_types[x], K_LOCAL, x, 0});
         return true;
     }

@@ -9,10 +9,13 @@
 
 /* Words of each instruction (0: variable, computed below). */
 #define LEN_UN(b, id, ...) [IOP_op_##id] = 3,
-#define LEN_BIN(b, id, n, in, out, cin, ...) [IOP_op_##id] = 4, [IOP_op_##id##_imm] = 3 + IMMW_##cin,
+#define LEN_TRAPBIN(b, id, n, in, out, cin, ...) [IOP_op_##id] = 4, [IOP_op_##id##_imm] = 3 + IMMW_##cin,
+#define LEN_BIN(b, id, n, in, out, cin, ...)                                   \
+    LEN_TRAPBIN(b, id, n, in, out, cin) [IOP_op_##id##_a] = 4,                 \
+    [IOP_op_##id##_imm_a] = 3 + IMMW_##cin,
 #define LEN_CMP(b, id, n, in, cin, ...)                                        \
-    [IOP_op_##id] = 4, [IOP_op_##id##_imm] = 3 + IMMW_##cin, [IOP_br_##id] = 4, \
-    [IOP_br_##id##_imm] = 3 + IMMW_##cin, LEN_BR_ADD_##in(id)
+    LEN_BIN(b, id, n, in, I32, cin) [IOP_br_##id] = 4, [IOP_br_##id##_imm] = 3 + IMMW_##cin, \
+    [IOP_br_##id##_a] = 4, [IOP_br_##id##_imm_a] = 3 + IMMW_##cin, LEN_BR_ADD_##in(id)
 #define LEN_BR_ADD_I32(id)                                                     \
     [IOP_br_add_##id] = 6, [IOP_br_add_##id##_imm] = 6, [IOP_br_add2_##id] = 9,   \
     [IOP_br_add2_##id##_imm] = 9,
@@ -27,7 +30,8 @@ static const uint8_t lengths[IOP_COUNT] = {
     [IOP_unreachable] = 1, [IOP_br] = 2, [IOP_br_nez32] = 3, [IOP_br_eqz32] = 3,
     [IOP_br_nez64] = 3, [IOP_br_eqz64] = 3,
     [IOP_br_add_nez32] = 5, [IOP_br_add_eqz32] = 5,
-    [IOP_br_add2_nez32] = 8, [IOP_br_add2_eqz32] = 8, [IOP_br_table] = 0, [IOP_return0] = 1,
+    [IOP_br_add2_nez32] = 8, [IOP_br_add2_eqz32] = 8,
+    [IOP_br_nez32_a] = 3, [IOP_br_eqz32_a] = 3, [IOP_br_table] = 0, [IOP_br_table_a] = 0, [IOP_return0] = 1,
     [IOP_return1] = 2, [IOP_returnn] = 0, [IOP_call] = 4, [IOP_call_import] = 3,
     [IOP_call_indirect] = 5, [IOP_copy] = 3, [IOP_const32] = 3, [IOP_const64] = 4, [IOP_copy_copy] = 5,
     [IOP_copy_const] = 5, [IOP_const_copy] = 5, [IOP_const_const] = 5, [IOP_add_imm_copy] = 5,
@@ -39,10 +43,14 @@ static const uint8_t lengths[IOP_COUNT] = {
     [IOP_elem_drop] = 2, [IOP_ref_is_null] = 3, [IOP_ref_func] = 3,
 #define LEN_MEM(name, ...)                                                     \
     [IOP_##name] = 4, [IOP_##name##_k] = 5, [IOP_##name##_x] = 5,              \
-    [IOP_##name##_sk] = 6, [IOP_##name##_sx] = 6,
-#define LEN_LOAD(name, ...) LEN_MEM(name) [IOP_##name##_kt] = 6, [IOP_##name##_xt] = 6,
+    [IOP_##name##_sk] = 6, [IOP_##name##_sx] = 6, [IOP_##name##_a] = 4,
+#define LEN_LOAD(name, ...)                                                    \
+    LEN_MEM(name) [IOP_##name##_kt] = 6, [IOP_##name##_xt] = 6, [IOP_##name##_ka] = 5,
     WASM_LOADS(LEN_LOAD) WASM_STORES(LEN_MEM)
-#define LEN_FUSED(f, s, form, fld) [IOP_f_##f##_##s##_##form] = LEN_FUSED_##form(IMMW_##fld),
+#define LEN_FUSED_ACC(f, s, form, fld, acc)                                    \
+    [IOP_f_##f##_##s##_##form##acc] = LEN_FUSED_##form(IMMW_##fld),
+#define LEN_FUSED(f, s, form, fld)                                             \
+    LEN_FUSED_ACC(f, s, form, fld, ) WASM_FUSED_ACC_##form(LEN_FUSED_ACC, f, s, form, fld)
 #define LEN_FUSED_bb(k) 5
 #define LEN_FUSED_bbr(k) 5
 #define LEN_FUSED_ib(k) 4 + (k)
@@ -54,7 +62,7 @@ static const uint8_t lengths[IOP_COUNT] = {
 #define SATOP LEN_UN
 #define EQZOP LEN_UN
 #define BINOP LEN_BIN
-#define TRAPOP LEN_BIN
+#define TRAPOP LEN_TRAPBIN
 #define CMPOP LEN_CMP
 #include "opcodes.def"
 };
@@ -75,7 +83,7 @@ uint32_t wasm_code_length_at(const uint32_t *pc)
     int op = iop_of(pc);
     if (op < 0)
         return 1;
-    if (op == IOP_br_table)
+    if (op == IOP_br_table || op == IOP_br_table_a)
         return WASM_HANDLER_WORDS + 3 + w[3] + 1;
     if (op == IOP_returnn)
         return WASM_HANDLER_WORDS + 1 + w[1];
@@ -86,8 +94,9 @@ uint32_t wasm_code_length_at(const uint32_t *pc)
 
 void wasm_code_dump(FILE *out, const wasm_code *code)
 {
-    fprintf(out, "function %u: %u params, %u locals, %u slots, %u words\n",
-            code->func_index, code->nparams, code->nlocals, code->nslots, code->nwords);
+    fprintf(out, "function %u: %u params, %u locals (zeroed: %u from %u), %u slots, %u words\n",
+            code->func_index, code->nparams, code->nlocals, code->nzero, code->zero_from,
+            code->nslots, code->nwords);
     for (uint32_t at = 0; at < code->nwords;) {
         const uint32_t *pc = code->words + at;
         bool whole = at + WASM_HANDLER_WORDS <= code->nwords;

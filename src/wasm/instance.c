@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define DEFAULT_MAX_CALL_DEPTH 20000
+#define DEFAULT_MAX_TABLE_ELEMENTS (10u * 1000u * 1000u)
 
 /* ---- bulk operations ----------------------------------------------------- */
 
@@ -208,9 +209,12 @@ static wasm_err define_own(wasm_instance *inst, wasm_error *err)
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
         const wasm_tabletype *tt = &m->tables[i];
         if (wasm_table_init(&inst->own_tables[i], tt->elem, tt->limits.min,
-                            tt->limits.has_max ? tt->limits.max : UINT32_MAX, NULL) != 0)
+                            tt->limits.has_max ? tt->limits.max : UINT32_MAX, NULL,
+                            &inst->table_budget) != 0)
             return wasm_error_set(err, WASM_ERR_LIMIT, UINT32_MAX,
-                                  "table %u: cannot allocate %u elements", i, tt->limits.min);
+                                  "table %u: cannot allocate %u elements (limit: %llu "
+                                  "table elements per instance)", i, tt->limits.min,
+                                  (unsigned long long)inst->max_table_elements);
         inst->tables[i] = &inst->own_tables[i];
     }
     if (m->nmemories > m->nmemory_imports) {
@@ -310,13 +314,19 @@ wasm_instance *wasm_instance_new(const wasm_module *m, const wasm_linker *linker
     inst->fuel = UINT64_MAX;
     inst->max_call_depth = DEFAULT_MAX_CALL_DEPTH;
     inst->max_memory_pages = WASM_MAX_PAGES;
+    inst->max_table_elements = DEFAULT_MAX_TABLE_ELEMENTS;
     if (config) {
+        if (config->max_table_elements)
+            inst->max_table_elements = config->max_table_elements;
+        if (config->fuel)
+            wasm_instance_set_fuel(inst, config->fuel); /* sets the poll bit too */
         if (config->max_call_depth)
             inst->max_call_depth = config->max_call_depth;
         if (config->max_memory_pages && config->max_memory_pages < WASM_MAX_PAGES)
             inst->max_memory_pages = config->max_memory_pages;
         inst->userdata = config->userdata;
     }
+    inst->table_budget = inst->max_table_elements;
     if (alloc_instance(inst, err) != WASM_OK)
         goto fail;
     uint32_t idx[4] = {0, 0, 0, 0};

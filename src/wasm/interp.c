@@ -3,14 +3,22 @@
  * register-slot code of code.h.
  *
  * Hot state lives in locals the compiler keeps in registers: pc, fp (the
- * frame), mem (linear memory base; it never moves) and, with bounds checks,
- * the memory size. Wasm-to-wasm calls within an instance push a frame
- * record and jump: no C recursion. Calls to host functions or to another
- * instance's functions go through call_external().
+ * frame), mem (linear memory base; it never moves), the accumulator (the
+ * last result, code.h) and, with bounds checks, the memory size. Wasm-to-
+ * wasm calls within an instance push a frame record and jump: no C
+ * recursion. Calls to host functions or to another instance's functions go
+ * through call_external().
+ *
+ * Measured on this design (bench/, x86-64): time follows dependent chains
+ * through frame slots (store-to-load forwarding) more than instruction
+ * counts, so fusing dependent ops and the accumulator pay, while shaving
+ * dispatch instructions alone (64-bit handler addresses: -10% executed
+ * instructions) did not.
  *
  * Invariants: code is validated, so handlers only assert; every handler
  * reads all its operands before writing its destination (a destination may
- * equal an operand).
+ * equal an operand); a fused handler runs its parts in order, each reading
+ * its operands before writing.
  */
 #include "error.h"
 #include "numeric.h"
@@ -40,14 +48,14 @@ static wasm_trap call_external(wasm_exec *ctx, const wasm_func *f,
 }
 
 #ifdef WASM_PROFILE
-/* Profiling builds (-DWASM_PROFILE) call this before every dispatch, so a
- * driver can count executed instructions and pairs to choose fusions. */
+/* Profiling builds (-DWASM_PROFILE) call this, when set, before every
+ * dispatch with the instruction about to run, so a driver can count
+ * executed instructions and pairs to choose fusions (not thread-safe). */
 void (*wasm_profile_hook)(const uint32_t *pc);
 #endif
 
 /* Runs in "init" mode (inst == NULL) once to publish the handler words:
- * offsets from L_unreachable. (Absolute 64-bit handler addresses, which
- * save an add per dispatch, measured no faster.) */
+ * offsets from L_unreachable. */
 static uint32_t handler_words[IOP_COUNT];
 
 static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
@@ -65,26 +73,31 @@ const uint32_t *wasm_interp_handlers(void)
 
 #define IOP_NAME_FIXED(name) #name,
 #define IOP_NAME_UN(b, id, ...) "op_" #id,
-#define IOP_NAME_BIN(b, id, ...) "op_" #id, "op_" #id "_imm",
+#define IOP_NAME_TRAPBIN(b, id, ...) "op_" #id, "op_" #id "_imm",
+#define IOP_NAME_BIN(b, id, ...) "op_" #id, "op_" #id "_imm", "op_" #id "_a", "op_" #id "_imm_a",
 #define IOP_NAME_CMP(b, id, n, in, ...)                                       \
-    "op_" #id, "op_" #id "_imm", "br_" #id, "br_" #id "_imm", IOP_NAME_BR_ADD_##in(id)
+    IOP_NAME_BIN(b, id) "br_" #id, "br_" #id "_imm", "br_" #id "_a", "br_" #id "_imm_a", \
+    IOP_NAME_BR_ADD_##in(id)
 #define IOP_NAME_BR_ADD_I32(id)                                               \
     "br_add_" #id, "br_add_" #id "_imm", "br_add2_" #id, "br_add2_" #id "_imm",
 #define IOP_NAME_BR_ADD_I64(id)
 #define IOP_NAME_MEM(name, ...) #name, #name "_k", #name "_x", #name "_sk", #name "_sx",
-#define IOP_NAME_LOAD(name, ...) IOP_NAME_MEM(name) #name "_kt", #name "_xt",
-#define IOP_NAME_FUSED(f, s, form, fld) "f_" #f "_" #s "_" #form,
+#define IOP_NAME_LOAD(name, ...) IOP_NAME_MEM(name) #name "_kt", #name "_xt", #name "_a", #name "_ka",
+#define IOP_NAME_STORE(name, ...) IOP_NAME_MEM(name) #name "_a",
+#define IOP_NAME_FUSED_ACC(f, s, form, acc) "f_" #f "_" #s "_" #form #acc,
+#define IOP_NAME_FUSED(f, s, form, fld)                                       \
+    "f_" #f "_" #s "_" #form, WASM_FUSED_ACC_##form(IOP_NAME_FUSED_ACC, f, s, form)
 static const char *const iop_names[IOP_COUNT] = {
     WASM_IOPS_FIXED(IOP_NAME_FIXED)
     WASM_LOADS(IOP_NAME_LOAD)
-    WASM_STORES(IOP_NAME_MEM)
+    WASM_STORES(IOP_NAME_STORE)
     WASM_FUSED(IOP_NAME_FUSED)
 #define UNOP IOP_NAME_UN
 #define TRAPUN IOP_NAME_UN
 #define SATOP IOP_NAME_UN
 #define EQZOP IOP_NAME_UN
 #define BINOP IOP_NAME_BIN
-#define TRAPOP IOP_NAME_BIN
+#define TRAPOP IOP_NAME_TRAPBIN
 #define CMPOP IOP_NAME_CMP
 #include "opcodes.def"
 };
@@ -125,7 +138,7 @@ wasm_trap wasm_interp_call(wasm_instance *inst, const wasm_func *f,
     if (sigsetjmp(jmp, 0) == 0) {
         ctx->trap_jmp = &jmp;
         ctx->fault_memory = inst->memory;
-        memset(args + code->nparams, 0, code->nlocals * sizeof(wasm_slot));
+        memset(args + code->zero_from, 0, code->nzero * sizeof(wasm_slot));
         trap = run(inst, code, args, ctx);
     } else {
         /* A guard-page fault in this entry's wasm code. */
@@ -164,6 +177,18 @@ static inline float bits_f32(uint32_t b)
     float f;
     memcpy(&f, &b, 4);
     return f;
+}
+static inline uint32_t f32_bits(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    return b;
+}
+static inline uint64_t f64_bits(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, 8);
+    return b;
 }
 static inline double bits_f64(uint64_t b)
 {
@@ -230,16 +255,22 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
         WASM_IOPS_FIXED(OFF_FIXED)
 #define OFF_MEM(name, ...)                                                     \
     OFF_FIXED(name) OFF_FIXED(name##_k) OFF_FIXED(name##_x) OFF_FIXED(name##_sk) \
-    OFF_FIXED(name##_sx)
-#define OFF_LOAD(name, ...) OFF_MEM(name) OFF_FIXED(name##_kt) OFF_FIXED(name##_xt)
+    OFF_FIXED(name##_sx) OFF_FIXED(name##_a)
+#define OFF_LOAD(name, ...)                                                    \
+    OFF_MEM(name) OFF_FIXED(name##_kt) OFF_FIXED(name##_xt) OFF_FIXED(name##_ka)
         WASM_LOADS(OFF_LOAD)
         WASM_STORES(OFF_MEM)
-#define OFF_FUSED(f, s, form, fld) OFF_FIXED(f_##f##_##s##_##form)
+#define OFF_FUSED_ACC(f, s, form, acc) OFF_FIXED(f_##f##_##s##_##form##acc)
+#define OFF_FUSED(f, s, form, fld)                                             \
+    OFF_FIXED(f_##f##_##s##_##form) WASM_FUSED_ACC_##form(OFF_FUSED_ACC, f, s, form)
         WASM_FUSED(OFF_FUSED)
 #define OFF_UN(b, id, ...) OFF_FIXED(op_##id)
-#define OFF_BIN(b, id, ...) OFF_FIXED(op_##id) OFF_FIXED(op_##id##_imm)
+#define OFF_TRAPBIN(b, id, ...) OFF_FIXED(op_##id) OFF_FIXED(op_##id##_imm)
+#define OFF_BIN(b, id, ...)                                                    \
+    OFF_TRAPBIN(b, id) OFF_FIXED(op_##id##_a) OFF_FIXED(op_##id##_imm_a)
 #define OFF_CMP(b, id, n, in, ...)                                             \
-    OFF_BIN(b, id) OFF_FIXED(br_##id) OFF_FIXED(br_##id##_imm) OFF_BR_ADD_##in(id)
+    OFF_BIN(b, id) OFF_FIXED(br_##id) OFF_FIXED(br_##id##_imm) OFF_FIXED(br_##id##_a) \
+    OFF_FIXED(br_##id##_imm_a) OFF_BR_ADD_##in(id)
 #define OFF_BR_ADD_I32(id)                                                     \
     OFF_FIXED(br_add_##id) OFF_FIXED(br_add_##id##_imm) OFF_FIXED(br_add2_##id) \
     OFF_FIXED(br_add2_##id##_imm)
@@ -249,7 +280,7 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
 #define SATOP OFF_UN
 #define EQZOP OFF_UN
 #define BINOP OFF_BIN
-#define TRAPOP OFF_BIN
+#define TRAPOP OFF_TRAPBIN
 #define CMPOP OFF_CMP
 #include "opcodes.def"
         return WASM_TRAP_NONE;
@@ -270,6 +301,22 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
     const wasm_code *callee;
     wasm_slot *nfp;
     const uint32_t *ret_pc;
+    uint64_t acc = 0; /* the accumulator (code.h) */
+
+/* Set the accumulator to a result's bits; read an operand of slot field
+ * f from it. */
+#define ACC_u32(x) (acc = (uint32_t)(x))
+#define ACC_i32(x) (acc = (uint32_t)(x))
+#define ACC_u64(x) (acc = (uint64_t)(x))
+#define ACC_i64(x) (acc = (uint64_t)(x))
+#define ACC_f32(x) (acc = f32_bits(x))
+#define ACC_f64(x) (acc = f64_bits(x))
+#define FROM_ACC_u32 ((uint32_t)acc)
+#define FROM_ACC_i32 ((int32_t)(uint32_t)acc)
+#define FROM_ACC_u64 (acc)
+#define FROM_ACC_i64 ((int64_t)acc)
+#define FROM_ACC_f32 bits_f32((uint32_t)acc)
+#define FROM_ACC_f64 bits_f64(acc)
 
 #ifdef WASM_PROFILE
 #define DISPATCH()                                                            \
@@ -336,9 +383,18 @@ L_br_eqz64:
     if (!S(1).u64)
         JUMP(&W(2));
     NEXT(3);
+L_br_nez32_a:
+    if ((uint32_t)acc)
+        JUMP(&W(2));
+    NEXT(3);
+L_br_eqz32_a:
+    if (!(uint32_t)acc)
+        JUMP(&W(2));
+    NEXT(3);
 L_br_add_nez32: {
     uint32_t x_ = S(2).u32 + W(3);
     S(1).u32 = x_;
+    ACC_u32(x_);
     if (x_)
         JUMP(&W(4));
     NEXT(5);
@@ -346,6 +402,7 @@ L_br_add_nez32: {
 L_br_add_eqz32: {
     uint32_t x_ = S(2).u32 + W(3);
     S(1).u32 = x_;
+    ACC_u32(x_);
     if (!x_)
         JUMP(&W(4));
     NEXT(5);
@@ -354,6 +411,7 @@ L_br_add2_nez32: {
     S(1).u32 = S(2).u32 + W(3);
     uint32_t x_ = S(5).u32 + W(6);
     S(4).u32 = x_;
+    ACC_u32(x_);
     if (x_)
         JUMP(&W(7));
     NEXT(8);
@@ -362,12 +420,17 @@ L_br_add2_eqz32: {
     S(1).u32 = S(2).u32 + W(3);
     uint32_t x_ = S(5).u32 + W(6);
     S(4).u32 = x_;
+    ACC_u32(x_);
     if (!x_)
         JUMP(&W(7));
     NEXT(8);
 }
 L_br_table: {
     uint32_t i = S(1).u32 + W(2), n = W(3);
+    JUMP(&W(4 + (i < n ? i : n)));
+}
+L_br_table_a: {
+    uint32_t i = (uint32_t)acc + W(2), n = W(3);
     JUMP(&W(4 + (i < n ? i : n)));
 }
 L_returnn: {
@@ -405,7 +468,7 @@ do_call:
         fr->fp = fp;
         fr->code = callee;
     }
-    for (wasm_slot *z = nfp + callee->nparams, *e = z + callee->nlocals; z < e; z++) {
+    for (wasm_slot *z = nfp + callee->zero_from, *e = z + callee->nzero; z < e; z++) {
         z->u64 = 0;
         __asm__("" : "+r"(z)); /* a few slots: no memset call */
     }
@@ -445,7 +508,8 @@ L_call_indirect: {
 }
 
 L_copy:
-    S(1) = S(2);
+    acc = S(2).u64;
+    S(1).u64 = acc;
     NEXT(3);
 L_const32:
     S(1).u64 = W(2);
@@ -491,6 +555,7 @@ L_add_imm_copy: {
     uint32_t x_ = S(2).u32 + W(3);
     S(1).u32 = x_;
     S(4).u32 = x_;
+    ACC_u32(x_);
     NEXT(5);
 }
 L_global_get:
@@ -512,28 +577,35 @@ L_select:
 #define ADDR__sx(i) (S(i).u32 + (S((i) + 1).u32 << W((i) + 2)))
 #define ADDR__kt(i) ({ uint32_t t_ = S(i).u32 + W((i) + 1); S((i) + 2).u32 = t_; t_; })
 #define ADDR__xt(i) ({ uint32_t t_ = S(i).u32 + S((i) + 1).u32; S((i) + 2).u32 = t_; t_; })
+#define ADDR__a(i) ((uint32_t)acc)
+#define ADDR__ka(i) ((uint32_t)acc + W((i) + 1))
 #define LOAD_F(name, f, n, T, field, conv)                                    \
     L_##name##f: {                                                            \
         T v_;                                                                 \
         memcpy(&v_, EA_AT(ADDR_##f(2), 2 + (n), sizeof(T)), sizeof(T));       \
         S(1).field = (conv)v_;                                                \
+        acc = (uint64_t)(conv)v_;                                             \
         NEXT(3 + (n));                                                        \
     }
-#define STORE_F(name, f, n, T, field, conv)                                   \
-    L_##name##f: {                                                            \
-        T v_ = (conv)S(1 + (n)).field;                                        \
+/* the value from operand v, or with vf = a from the accumulator */
+#define STORE_F(name, f, n, vf, T, field, conv)                               \
+    L_##name##f##vf: {                                                        \
+        T v_ = (conv)STORE_VALUE##vf(1 + (n), field);                         \
         memcpy(EA_AT(ADDR_##f(1), 2 + (n), sizeof(T)), &v_, sizeof(T));       \
         NEXT(3 + (n));                                                        \
     }
+#define STORE_VALUE(i, field) S(i).field
+#define STORE_VALUE_a(i, field) FROM_ACC_##field
 #define LOAD_H(name, ...)                                                     \
     LOAD_F(name, , 1, __VA_ARGS__) LOAD_F(name, _k, 2, __VA_ARGS__)           \
     LOAD_F(name, _x, 2, __VA_ARGS__) LOAD_F(name, _sk, 3, __VA_ARGS__)        \
     LOAD_F(name, _sx, 3, __VA_ARGS__) LOAD_F(name, _kt, 3, __VA_ARGS__)        \
-    LOAD_F(name, _xt, 3, __VA_ARGS__)
+    LOAD_F(name, _xt, 3, __VA_ARGS__) LOAD_F(name, _a, 1, __VA_ARGS__)        \
+    LOAD_F(name, _ka, 2, __VA_ARGS__)
 #define STORE_H(name, ...)                                                    \
-    STORE_F(name, , 1, __VA_ARGS__) STORE_F(name, _k, 2, __VA_ARGS__)         \
-    STORE_F(name, _x, 2, __VA_ARGS__) STORE_F(name, _sk, 3, __VA_ARGS__)      \
-    STORE_F(name, _sx, 3, __VA_ARGS__)
+    STORE_F(name, , 1, , __VA_ARGS__) STORE_F(name, _k, 2, , __VA_ARGS__)     \
+    STORE_F(name, _x, 2, , __VA_ARGS__) STORE_F(name, _sk, 3, , __VA_ARGS__)  \
+    STORE_F(name, _sx, 3, , __VA_ARGS__) STORE_F(name, , 1, _a, __VA_ARGS__)
     WASM_LOADS(LOAD_H)
     WASM_STORES(STORE_H)
 #undef LOAD_H
@@ -630,20 +702,26 @@ L_ref_func:
 #define UN_H(id, cin, cout, expr)                                             \
     L_op_##id: {                                                              \
         __typeof__(fp[0].cin) A = S(2).cin;                                   \
-        S(1).cout = (expr);                                                   \
+        __typeof__(fp[0].cout) r_ = (expr);                                   \
+        S(1).cout = r_;                                                       \
+        ACC_##cout(r_);                                                       \
         NEXT(3);                                                              \
     }
-#define BIN_H(id, cin, cout, expr)                                            \
-    L_op_##id: {                                                              \
-        __typeof__(fp[0].cin) A = S(2).cin, B = S(3).cin;                     \
-        S(1).cout = (expr);                                                   \
-        NEXT(4);                                                              \
-    }                                                                         \
-    L_op_##id##_imm: {                                                        \
-        __typeof__(fp[0].cin) A = S(2).cin, B = IMM_##cin(&W(3));            \
-        S(1).cout = (expr);                                                   \
-        NEXT(3 + IMMW_##cin);                                                 \
+/* One binary handler: operands a and b given, result to dst and acc. */
+#define BIN_F(label, cin, cout, expr, a, b, len)                              \
+    label: {                                                                  \
+        __typeof__(fp[0].cin) A = (a), B = (b);                               \
+        __typeof__(fp[0].cout) r_ = (expr);                                   \
+        S(1).cout = r_;                                                       \
+        ACC_##cout(r_);                                                       \
+        NEXT(len);                                                            \
     }
+#define BIN_H(id, cin, cout, expr)                                            \
+    BIN_F(L_op_##id, cin, cout, expr, S(2).cin, S(3).cin, 4)                  \
+    BIN_F(L_op_##id##_imm, cin, cout, expr, S(2).cin, IMM_##cin(&W(3)), 3 + IMMW_##cin) \
+    BIN_F(L_op_##id##_a, cin, cout, expr, FROM_ACC_##cin, S(3).cin, 4)        \
+    BIN_F(L_op_##id##_imm_a, cin, cout, expr, FROM_ACC_##cin, IMM_##cin(&W(3)), \
+          3 + IMMW_##cin)
 #define TRAPBIN_H(id, cin, cout, fn)                                          \
     L_op_##id: {                                                              \
         __typeof__(fp[0].cin) A = S(2).cin, B = S(3).cin;                     \
@@ -686,6 +764,18 @@ L_ref_func:
         if (expr)                                                             \
             JUMP(&W(2 + IMMW_##cin));                                        \
         NEXT(3 + IMMW_##cin);                                                 \
+    }                                                                         \
+    L_br_##id##_a: {                                                          \
+        __typeof__(fp[0].cin) A = FROM_ACC_##cin, B = S(2).cin;               \
+        if (expr)                                                             \
+            JUMP(&W(3));                                                     \
+        NEXT(4);                                                              \
+    }                                                                         \
+    L_br_##id##_imm_a: {                                                      \
+        __typeof__(fp[0].cin) A = FROM_ACC_##cin, B = IMM_##cin(&W(2));       \
+        if (expr)                                                             \
+            JUMP(&W(2 + IMMW_##cin));                                        \
+        NEXT(3 + IMMW_##cin);                                                 \
     }
 /* dst = src + k, then compare dst with b (read after dst is written: b may
  * be dst). */
@@ -693,6 +783,7 @@ L_ref_func:
     L_br_add_##id: {                                                          \
         uint32_t x_ = S(2).u32 + W(3);                                        \
         S(1).u32 = x_;                                                        \
+        ACC_u32(x_);                                                          \
         __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = S(4).cin;    \
         if (expr)                                                             \
             JUMP(&W(5));                                                     \
@@ -701,6 +792,7 @@ L_ref_func:
     L_br_add_##id##_imm: {                                                    \
         uint32_t x_ = S(2).u32 + W(3);                                        \
         S(1).u32 = x_;                                                        \
+        ACC_u32(x_);                                                          \
         __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = IMM_##cin(&W(4)); \
         if (expr)                                                             \
             JUMP(&W(5));                                                     \
@@ -712,6 +804,7 @@ L_ref_func:
         S(1).u32 = S(2).u32 + W(3);                                           \
         uint32_t x_ = S(5).u32 + W(6);                                        \
         S(4).u32 = x_;                                                        \
+        ACC_u32(x_);                                                          \
         __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = S(7).cin;    \
         if (expr)                                                             \
             JUMP(&W(8));                                                      \
@@ -721,6 +814,7 @@ L_ref_func:
         S(1).u32 = S(2).u32 + W(3);                                           \
         uint32_t x_ = S(5).u32 + W(6);                                        \
         S(4).u32 = x_;                                                        \
+        ACC_u32(x_);                                                          \
         __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = IMM_##cin(&W(7)); \
         if (expr)                                                             \
             JUMP(&W(8));                                                      \
@@ -738,13 +832,23 @@ L_ref_func:
 #include "opcodes.def"
 
     /* ---- fused pairs (code.h): t = first(a, b); dst = second(t, c) ---- */
-#define FUSED_H(f, s, form, fld)                                              \
-    L_f_##f##_##s##_##form: {                                                 \
+#define FUSED_F(f, s, form, fld, A)                                           \
+    L_f_##f##_##s##_##form##A: {                                              \
         FUSED_OPERANDS_##form(fld);                                           \
+        FUSED_A##A(fld);                                                      \
         __typeof__(fp[0].fld) t_ = rounded_##fld(fn_##f(a_, b_));             \
-        S(1).fld = FUSED_APPLY_##form(fn_##s, t_, c_);                        \
+        __typeof__(fp[0].fld) r_ = FUSED_APPLY_##form(fn_##s, t_, c_);        \
+        S(1).fld = r_;                                                        \
+        ACC_##fld(r_);                                                        \
         NEXT(FUSED_LEN_##form(IMMW_##fld));                                   \
     }
+#define FUSED_A(fld) (void)0
+#define FUSED_A_a(fld) (a_ = FROM_ACC_##fld)
+#define FUSED_A_b(fld) (b_ = FROM_ACC_##fld)
+#define FUSED_A_c(fld) (c_ = FROM_ACC_##fld)
+#define FUSED_ACC_F(f, s, form, fld, acc) FUSED_F(f, s, form, fld, acc)
+#define FUSED_H(f, s, form, fld)                                              \
+    FUSED_F(f, s, form, fld, ) WASM_FUSED_ACC_##form(FUSED_ACC_F, f, s, form, fld)
 #define FUSED_APPLY_bb(fn, t, c) fn(t, c)
 #define FUSED_APPLY_ib(fn, t, c) fn(t, c)
 #define FUSED_APPLY_bi(fn, t, c) fn(t, c)

@@ -36,6 +36,8 @@ typedef struct wasm_table {
     wasm_valtype elem;
     uint32_t size, max;      /* max: UINT32_MAX when unbounded */
     void **elems;
+    uint64_t *budget;        /* elements the owning instance may still add
+                                across all its tables (shared) */
 } wasm_table;
 
 typedef struct wasm_memory {
@@ -77,11 +79,14 @@ struct wasm_instance {
 
     uint32_t max_call_depth;
     uint32_t max_memory_pages;
+    uint64_t max_table_elements;
+    uint64_t table_budget;   /* elements its tables may still grow by */
 
     /* Polled at calls and loop back-edges: zero unless an interrupt is
      * pending or fuel is metered, so the fast path is one test. */
     atomic_uint poll;        /* WASM_POLL_* bits */
-    uint64_t fuel;           /* UINT64_MAX: unlimited */
+    uint64_t fuel;           /* UINT64_MAX: unlimited; set it only with
+                                wasm_instance_set_fuel() (keeps poll right) */
 
     bool escaped;            /* a failed instantiation wrote our functions
                                 into an imported table */
@@ -101,8 +106,9 @@ void wasm_memory_release(wasm_memory *mem);
 int64_t wasm_memory_grow_by(wasm_memory *mem, uint32_t delta);
 
 /* ---- table.c ---- */
+/* Takes `size` elements from *budget (fails when it has fewer). */
 int wasm_table_init(wasm_table *t, wasm_valtype elem, uint32_t size,
-                    uint32_t max, void *init);
+                    uint32_t max, void *init, uint64_t *budget);
 void wasm_table_release(wasm_table *t);
 /* Grows by n entries set to init: the old size, or -1. */
 int64_t wasm_table_grow_by(wasm_table *t, uint32_t n, void *init);

@@ -10,6 +10,7 @@
  */
 #include "ext.h"
 
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,10 @@ void water_ext_free(struct water_ext *ext)
 
 wasm_err water_ext_define(wasm_linker *l)
 {
+    /* OpenSSL's one-time global set-up, here on the thread that loads the
+     * transport rather than lazily on some short-lived connection thread,
+     * whose thread-local state it would leave behind. */
+    OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
     wasm_err e = ext_crypto_define(l);
     return e != WASM_OK ? e : ext_tls_define(l);
 }

@@ -52,7 +52,9 @@ static int32_t dial_for(water_conn *c, const char *network, const char *address)
     }
     int fd = water_connect_tcp(address, c->t->opts.dial_timeout_ms, &c->host_error);
     if (fd < 0) {
-        water_log(c->t, WATER_LOG_WARN, "%s", c->host_error.message);
+        /* Info only: a dial during setup fails the connection with this
+         * message, which the caller reports. */
+        water_log(c->t, WATER_LOG_INFO, "%s", c->host_error.message);
         return -WASI_ENOTCONN;
     }
     return hand_over(c, fd);

@@ -92,6 +92,47 @@ static void test_memory_cap(void **state)
     wasm_module_free(big);
 }
 
+static void test_table_budget(void **state)
+{
+    (void)state;
+    wasm_module *m = load("tables");
+    wasm_error err;
+    /* The default budget (10 million elements) refuses 11 million. */
+    assert_null(wasm_instance_new(m, NULL, NULL, &err));
+    assert_int_equal(err.code, WASM_ERR_LIMIT);
+    assert_non_null(strstr(err.message, "table elements per instance"));
+    /* With room for 12 million, it instantiates; growing past the rest of
+     * the budget gives -1 and changes nothing. */
+    wasm_instance_config cfg = {.max_table_elements = 12000000};
+    wasm_instance *inst = wasm_instance_new(m, NULL, &cfg, &err);
+    assert_non_null(inst);
+    wasm_func *grow = wasm_instance_func(inst, "grow_a");
+    wasm_val a = i32(1000001), r;
+    assert_int_equal(wasm_call(inst, grow, &a, 1, &r, 1, &err), WASM_OK);
+    assert_int_equal(r.of.i32, -1);
+    a = i32(1000000);
+    assert_int_equal(wasm_call(inst, grow, &a, 1, &r, 1, &err), WASM_OK);
+    assert_int_equal(r.of.i32, 6000000);
+    a = i32(1);
+    assert_int_equal(wasm_call(inst, grow, &a, 1, &r, 1, &err), WASM_OK);
+    assert_int_equal(r.of.i32, -1);
+    wasm_instance_free(inst);
+    wasm_module_free(m);
+}
+
+static void test_start_function_fuel(void **state)
+{
+    (void)state;
+    wasm_module *m = load("start_spin");
+    wasm_error err;
+    /* A start function that never returns is stopped by the config's fuel. */
+    wasm_instance_config cfg = {.fuel = 100000};
+    assert_null(wasm_instance_new(m, NULL, &cfg, &err));
+    assert_int_equal(err.code, WASM_ERR_TRAP);
+    assert_int_equal(err.trap, WASM_TRAP_FUEL);
+    wasm_module_free(m);
+}
+
 /* ---- interrupt and fuel -------------------------------------------------- */
 
 static void *interrupt_later(void *p)
@@ -392,6 +433,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_call_depth_limit),
         cmocka_unit_test(test_memory_cap),
+        cmocka_unit_test(test_table_budget),
+        cmocka_unit_test(test_start_function_fuel),
         cmocka_unit_test(test_interrupt_from_another_thread),
         cmocka_unit_test(test_fuel),
         cmocka_unit_test(test_host_functions),

@@ -1,0 +1,4 @@
+(module
+  (func $spin (loop $l (br $l)))
+  (start $spin)
+)
