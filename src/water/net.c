@@ -5,6 +5,7 @@
  */
 #include "host.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -47,6 +48,14 @@ static bool split_address(const char *address, char *host, size_t hlen,
     if (!colon[1] || strlen(colon + 1) >= plen)
         return false;
     strcpy(port, colon + 1);
+    /* getaddrinfo() would take "99999" as port 34463: refuse numbers out of
+     * range ("*" is the allow-list's wildcard; names are services). */
+    if (isdigit((unsigned char)port[0])) {
+        char *end;
+        unsigned long n = strtoul(port, &end, 10);
+        if (*end || n > 65535)
+            return false;
+    }
     return true;
 }
 
@@ -55,7 +64,7 @@ static int resolve(const char *address, bool passive, struct addrinfo **out,
 {
     char host[256], port[32];
     if (!split_address(address, host, sizeof host, port, sizeof port)) {
-        water_error_set(err, WATER_ERR_ARGS, "bad address '%s': want host:port", address);
+        water_error_set(err, WATER_ERR_ARGS, "bad address '%s': want host:port with a port from 0 to 65535", address);
         errno = EINVAL;
         return -1;
     }

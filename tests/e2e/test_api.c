@@ -301,6 +301,28 @@ static void test_info(void **state)
 
 /* ---- dialing ------------------------------------------------------------- */
 
+/* Ports past 65535 are refused, not wrapped (getaddrinfo would take
+ * "99999" as 34463); addresses without a port likewise. */
+static void test_bad_addresses(void **state)
+{
+    (void)state;
+    water_error err;
+    static const char *const bad[] = {"127.0.0.1:99999", "127.0.0.1:65536",
+                                      "127.0.0.1", "127.0.0.1:", "[::1]9000",
+                                      "127.0.0.1:12ab"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(water_listen_tcp(bad[i], NULL, 0, &err), -1);
+        assert_int_equal(err.code, WATER_ERR_ARGS);
+        assert_non_null(strstr(err.message, bad[i]));
+        assert_int_equal(water_connect_tcp(bad[i], 1000, &err), -1);
+    }
+    char bound[64];
+    int fd = water_listen_tcp("127.0.0.1:0", bound, sizeof bound, &err);
+    assert_true(fd >= 0);
+    assert_non_null(strstr(bound, "127.0.0.1:"));
+    close(fd);
+}
+
 static void test_dial_refused(void **state)
 {
     (void)state;
@@ -554,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_not_a_transport),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_info),
+        cmocka_unit_test(test_bad_addresses),
         cmocka_unit_test(test_dial_refused),
         cmocka_unit_test(test_unknown_host_then_good),
         cmocka_unit_test(test_fixed_dialer_allow_list),
