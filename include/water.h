@@ -199,6 +199,11 @@ bool water_conn_wait(water_conn *c, int timeout_ms, water_error *how);
  * water_close() still has to be called. Any thread. */
 void water_conn_stop(water_conn *c);
 
+/* Stops the worker at once without waiting: interrupts its guest code and
+ * wakes it from any wait in the host (for a worker that ignores the
+ * control pipe); water_close() still has to be called. Any thread. */
+void water_conn_interrupt(water_conn *c);
+
 /* Stops the worker (control pipe, then interrupt after stop_timeout_ms),
  * waits for it, closes every fd of the connection and frees it. */
 void water_close(water_conn *c);

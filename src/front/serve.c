@@ -1,11 +1,12 @@
 /*
  * serve.c - an accept loop over several listeners (one per Tor transport).
  *
- * Each accepted client gets a detached thread that opens its connection
- * (a SOCKS5 handshake, an ExtORPort handshake, a dial: all bounded, and
- * cut short by the quit pipe) and then waits for the connection's end.
- * Live clients are listed so that stopping reaches them all; stopping
- * waits a bounded time for their threads.
+ * Each accepted client gets a short-lived detached thread that opens its
+ * connection (a SOCKS5 handshake, an ExtORPort handshake, a dial: all
+ * bounded, and cut short by the quit pipe) and exits; the connection then
+ * costs only its own worker thread. The accept loop reaps connections
+ * whose worker has ended. Stopping reaches every live connection (control
+ * pipe, then an interrupt) and waits a bounded time.
  */
 #define _GNU_SOURCE
 #include "front.h"
@@ -23,8 +24,9 @@
 
 #define CLIENT_STACK (256 * 1024)
 #define MAX_LISTENERS 32
-#define STOP_CHECK_MS 200
-#define STOP_WAIT_MS 3000
+#define REAP_MS 100        /* how often ended connections are collected */
+#define INTERRUPT_MS 1000  /* after a stop, interrupt workers still running */
+#define STOP_WAIT_MS 3000  /* then give up waiting */
 
 typedef struct listener {
     int fd;
@@ -47,7 +49,6 @@ struct front_server {
     void *report_user;
     int quit[2];           /* written once when stopping; never read */
     pthread_mutex_t lock;
-    pthread_cond_t idle;
     client *clients;
     unsigned nclients;
     bool stopping;
@@ -65,7 +66,6 @@ front_server *front_server_new(front_report_fn report, void *report_user)
     s->report = report;
     s->report_user = report_user;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->idle, NULL);
     return s;
 }
 
@@ -93,15 +93,6 @@ static void unlink_client(front_server *s, client *c)
     if (c->next)
         c->next->prev = c->prev;
     s->nclients--;
-    pthread_cond_broadcast(&s->idle);
-}
-
-static bool is_stopping(front_server *s)
-{
-    pthread_mutex_lock(&s->lock);
-    bool stop = s->stopping;
-    pthread_mutex_unlock(&s->lock);
-    return stop;
 }
 
 static void *client_main(void *arg)
@@ -110,29 +101,45 @@ static void *client_main(void *arg)
     front_server *s = c->srv;
     water_error err = {WATER_OK, ""};
     water_conn *conn = c->l->open(c->l->arg, c->fd, &err);
-    if (!conn && s->report && !is_stopping(s))
-        s->report(s->report_user, err.message);
     pthread_mutex_lock(&s->lock);
-    c->conn = conn;
     bool stopping = s->stopping;
-    pthread_mutex_unlock(&s->lock);
     if (conn) {
+        c->conn = conn; /* the accept loop reaps it once its worker ends */
         if (stopping)
             water_conn_stop(conn);
-        /* Once stopping, go on to water_close(), which interrupts a worker
-         * that does not watch its control pipe. */
-        while (!water_conn_wait(conn, STOP_CHECK_MS, NULL) && !is_stopping(s))
-            ;
-        pthread_mutex_lock(&s->lock);
-        c->conn = NULL;
         pthread_mutex_unlock(&s->lock);
-        water_close(conn);
+        return NULL;
     }
-    pthread_mutex_lock(&s->lock);
     unlink_client(s, c);
     pthread_mutex_unlock(&s->lock);
     free(c);
+    if (s->report && !stopping)
+        s->report(s->report_user, err.message);
     return NULL;
+}
+
+/* Closes every connection whose worker has ended; returns how many
+ * clients (open or opening) are left. */
+static unsigned reap(front_server *s)
+{
+    client *done = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (client *c = s->clients, *next; c; c = next) {
+        next = c->next;
+        if (c->conn && water_conn_wait(c->conn, 0, NULL)) {
+            unlink_client(s, c);
+            c->next = done;
+            done = c;
+        }
+    }
+    unsigned left = s->nclients;
+    pthread_mutex_unlock(&s->lock);
+    for (client *c = done, *next; c; c = next) {
+        next = c->next;
+        water_close(c->conn); /* the worker has ended: only joins and frees */
+        free(c);
+    }
+    return left;
 }
 
 static void start_client(front_server *s, const listener *l, int fd)
@@ -175,6 +182,9 @@ static void start_client(front_server *s, const listener *l, int fd)
     }
 }
 
+/* Stops every connection: the control pipe first, an interrupt for the
+ * workers still running after INTERRUPT_MS; gives up after STOP_WAIT_MS.
+ * Returns how many clients are left (still opening, or unstoppable). */
 static unsigned shut_down(front_server *s)
 {
     static const uint8_t b = 1;
@@ -186,14 +196,21 @@ static unsigned shut_down(front_server *s)
     for (client *c = s->clients; c; c = c->next)
         if (c->conn)
             water_conn_stop(c->conn);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += STOP_WAIT_MS / 1000;
-    while (s->nclients > 0)
-        if (pthread_cond_timedwait(&s->idle, &s->lock, &ts) == ETIMEDOUT)
-            break;
-    unsigned left = s->nclients;
     pthread_mutex_unlock(&s->lock);
+    int64_t start = front_now_ms();
+    bool interrupted = false;
+    unsigned left;
+    while ((left = reap(s)) > 0 && front_now_ms() - start < STOP_WAIT_MS) {
+        if (!interrupted && front_now_ms() - start >= INTERRUPT_MS) {
+            pthread_mutex_lock(&s->lock);
+            for (client *c = s->clients; c; c = c->next)
+                if (c->conn)
+                    water_conn_interrupt(c->conn);
+            pthread_mutex_unlock(&s->lock);
+            interrupted = true;
+        }
+        poll(NULL, 0, 20);
+    }
     if (left && s->report)
         s->report(s->report_user, "some connections did not stop in time");
     return left;
@@ -209,11 +226,12 @@ unsigned front_server_run(front_server *s, int stop_fd, int eof_fd)
         size_t stop_at = n, eof_at = n + 1;
         p[n++] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
         p[n++] = (struct pollfd){.fd = eof_fd, .events = POLLIN};
-        if (poll(p, n, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        int ready = poll(p, n, REAP_MS);
+        if (ready < 0 && errno != EINTR)
             break;
-        }
+        reap(s);
+        if (ready <= 0)
+            continue;
         if (stop_fd >= 0 && p[stop_at].revents)
             break;
         if (eof_fd >= 0 && p[eof_at].revents) {
@@ -249,6 +267,5 @@ void front_server_free(front_server *s)
     close(s->quit[0]);
     close(s->quit[1]);
     pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->idle);
     free(s);
 }

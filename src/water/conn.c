@@ -436,6 +436,16 @@ void water_conn_stop(water_conn *c)
     pthread_mutex_unlock(&c->lock);
 }
 
+void water_conn_interrupt(water_conn *c)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->thread_started && !c->done) {
+        wasm_instance_interrupt(c->inst);
+        wasi_ctx_wake(c->wasi);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
 void water_close(water_conn *c)
 {
     if (!c)

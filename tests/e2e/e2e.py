@@ -661,9 +661,21 @@ def concurrent(ctx):
     base = {w.name: w.counts() for w in (dw, lw)}
     log(f"  before: (fds, threads) {base}")
     payloads = [payload(size, 1000 + i) for i in range(nconn)]
-    # All connections open before any byte moves; they end only when the
-    # client closes them, so both processes hold them all at once.
+    # All connections open, and each carries its first byte through both
+    # processes and back, before any ends: then both hold all of them at
+    # once (a worker thread each).
     socks = [connect(daddr) for _ in range(nconn)]
+    for s, p in zip(socks, payloads):
+        s.sendall(p[:1])
+    for i, (s, p) in enumerate(zip(socks, payloads)):
+        s.settimeout(ctx.slack(30))
+        first = s.recv(1)
+        check(first == p[:1], f"connection {i}: first byte {first!r}, sent {p[:1]!r}")
+    live = {w.name: w.counts()[1] for w in (dw, lw)}
+    log(f"  all {nconn} connections carried a byte end to end; threads now {live}")
+    for name, n in live.items():
+        check(n > nconn, f"water {name}: {n} threads with {nconn} connections live: "
+                         f"they are not served at the same time")
     peak = {dw.name: 0, lw.name: 0}
     sampling = threading.Event()
 
@@ -677,15 +689,12 @@ def concurrent(ctx):
     sampler.start()
     t0 = time.monotonic()
     try:
-        exchange(daddr, payloads, ctx.slack(180), socks)
+        exchange(daddr, [p[1:] for p in payloads], ctx.slack(180), socks)
     finally:
         sampling.set()
         sampler.join(5)
     log(f"  {nconn} x {size / MiB:g} MiB echoed through dial + listen, every sha256 ok, "
         f"{time.monotonic() - t0:.2f} s; peak threads {peak}")
-    for name, n in peak.items():
-        check(n > nconn, f"water {name}: at most {n} threads: the {nconn} connections "
-                         f"were not served at the same time")
     check(echo.accepted == nconn, f"the echo server saw {echo.accepted} connections")
     for w in (dw, lw):
         deadline = time.monotonic() + ctx.slack(10)
