@@ -143,6 +143,29 @@ our_server() {
   listen_port "$name"
 }
 
+# start_ss NAME CMD...: starts a shadowsocks-libev program whose arguments
+# hold the word @PORT where its listening port goes; PORT := that port.
+# ss-* log "listening at" before they bind, so a port another process took
+# since `ss_peer port` picked it shows up only as an exit with "bind() error"
+# right after that line: pick another port and try again.
+start_ss() {
+  local name=$1 try a args; shift
+  for try in 1 2 3 4 5; do
+    PORT=$("$PEER" port)
+    args=()
+    for a in "$@"; do [ "$a" = @PORT ] && a=$PORT; args+=("$a"); done
+    start "$name" "${args[@]}"
+    wait_log "$name" 'listening at' || return 1
+    sleep 0.3
+    if kill -0 "$LAST_PID" 2>/dev/null && ! grep -Eq 'bind\(\) error|listen\(\) error' "$WORK/$name.log"; then
+      return 0
+    fi
+    echo "note: $name could not bind 127.0.0.1:$PORT (try $try), picking another port"
+  done
+  fail "$name could not bind a port in 5 tries"; sed 's/^/    /' "$WORK/$name.log"
+  return 1
+}
+
 bulk() { # NAME PORT BYTES [SOCKS_TARGET]
   local out
   if out=$("$PEER" bulk "127.0.0.1:$2" "$3" 120000 ${4:+"$4"} 2>&1); then
@@ -178,9 +201,8 @@ for M in $METHODS; do
   started=${#PIDS[@]}
 
   # 1, 2: our client -> ss-server
-  SSP=$("$PEER" port)
-  start "ss-server-$M" ss-server -s 127.0.0.1 -p "$SSP" -k "right horse" -m "$M"
-  wait_log "ss-server-$M" 'listening at' || continue
+  start_ss "ss-server-$M" ss-server -s 127.0.0.1 -p @PORT -k "right horse" -m "$M" || continue
+  SSP=$PORT
   our_client "client-$M" "$WORK/client-$M.json" "$SSP" || continue
   CP=$PORT
   bulk "our client -> ss-server ($M)" "$CP" "$BYTES"
@@ -193,24 +215,21 @@ for M in $METHODS; do
   # 3, 4: ss-tunnel -> our server
   our_server "server-$M" "$WORK/server-$M.json" "127.0.0.1:$ECHO" "localhost:$ECHO" || continue
   SP=$PORT
-  TP=$("$PEER" port)
-  start "ss-tunnel-$M" ss-tunnel -s 127.0.0.1 -p "$SP" -b 127.0.0.1 -l "$TP" -k "right horse" -m "$M" -L "127.0.0.1:$ECHO"
-  wait_log "ss-tunnel-$M" 'listening at' || continue
+  start_ss "ss-tunnel-$M" ss-tunnel -s 127.0.0.1 -p "$SP" -b 127.0.0.1 -l @PORT -k "right horse" -m "$M" -L "127.0.0.1:$ECHO" || continue
+  TP=$PORT
   bulk "ss-tunnel -> our server ($M)" "$TP" "$BYTES"
   our_client "client2-$M" "$WORK/client-$M.json" "$SP" || continue
   bulk "our client -> our server ($M)" "$PORT" "$BYTES"
-  TPB=$("$PEER" port)
-  start "ss-tunnel-bad-$M" ss-tunnel -s 127.0.0.1 -p "$SP" -b 127.0.0.1 -l "$TPB" -k "wrong horse" -m "$M" -L "127.0.0.1:$ECHO"
-  wait_log "ss-tunnel-bad-$M" 'listening at' || continue
+  start_ss "ss-tunnel-bad-$M" ss-tunnel -s 127.0.0.1 -p "$SP" -b 127.0.0.1 -l @PORT -k "wrong horse" -m "$M" -L "127.0.0.1:$ECHO" || continue
+  TPB=$PORT
   expect_close "ss-tunnel (wrong password) -> our server: closed ($M)" "$TPB" 2000
   expect_log "our server logs the authentication failure ($M)" "server-$M" 'authentication failed on the first chunk'
 
   if [ $first = 1 ]; then
     first=0
     # ss-local (SOCKS5) with a domain name target; then a forbidden target.
-    LP=$("$PEER" port)
-    start "ss-local-$M" ss-local -s 127.0.0.1 -p "$SP" -b 127.0.0.1 -l "$LP" -k "right horse" -m "$M"
-    if wait_log "ss-local-$M" 'listening at'; then
+    if start_ss "ss-local-$M" ss-local -s 127.0.0.1 -p "$SP" -b 127.0.0.1 -l @PORT -k "right horse" -m "$M"; then
+      LP=$PORT
       bulk "ss-local (SOCKS5 localhost:$ECHO) -> our server ($M)" "$LP" $((1024 * 1024)) "localhost:$ECHO"
       FORBIDDEN=$("$PEER" port)
       if out=$("$PEER" bulk "127.0.0.1:$LP" 1024 10000 "127.0.0.1:$FORBIDDEN" 2>&1); then
