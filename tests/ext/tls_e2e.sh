@@ -71,8 +71,25 @@ fail() {
     exit 1
 }
 
+# free_port: a free port below the kernel's ephemeral range, so that no
+# outgoing connection of a test running in parallel takes it before socat
+# binds it.
 free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 - <<'PY'
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    p = random.randrange(10000, lo) if lo > 12000 else 0
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        print(s.getsockname()[1])
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+PY
 }
 
 # wait_for FILE PATTERN: up to 10 s for PATTERN to appear in FILE.

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "free_port.h"
+
 #define CLIENTS 50
 #define PER_CLIENT (64 * 1024)
 
@@ -155,21 +157,12 @@ static void wait_stderr(child *c, const char *text, int timeout_ms)
     }
 }
 
-static unsigned free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    CHECK(getsockname(fd, (struct sockaddr *)&a, &al) == 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 /* Starts the echo server on a free port; fills *port. */
 static void start_echo(child *c, unsigned *port)
 {
     *port = free_port();
+    CHECK(*port != 0);
     char cfg_path[300], cfg[64], allow[64];
     snprintf(cfg_path, sizeof cfg_path, "%s/echo.json", tmpdir);
     snprintf(allow, sizeof allow, "127.0.0.1:%u", *port);

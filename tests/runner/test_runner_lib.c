@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "free_port.h"
+
 static const char *module_dir;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -128,12 +130,6 @@ static int listener(unsigned *port)
     return fd;
 }
 
-static unsigned free_port(void)
-{
-    unsigned port;
-    close(listener(&port));
-    return port;
-}
 
 /* Reads exactly len bytes within timeout_ms. */
 static void read_exact(int fd, char *buf, size_t len, int timeout_ms)
@@ -268,6 +264,7 @@ static void test_stop(void)
 static void test_preview_listen(void)
 {
     unsigned port = free_port();
+    CHECK(port != 0);
     uint8_t rec[128];
     size_t n = record(rec, "127.0.0.1", port, "runner-test");
     char allow[64];
