@@ -312,43 +312,108 @@ void fusion_barrier(compiler *c)
 
 /* ---- moves: copies and constants ---------------------------------------- */
 
-/* Adds dst = k to the const_const or consts op at `at`, making it a
- * consts op, unless it is full or writes dst already (the entries of a
- * consts op may then run in any order). */
-static bool add_to_consts(compiler *c, uint32_t at, uint32_t dst, uint32_t k)
+/* The moves of a copy, const32 or mov_C_K op (code.h). */
+typedef struct moves {
+    uint32_t nc, nk;
+    uint32_t copy[WASM_MAX_COPIES][2]; /* dst src */
+    uint32_t k[WASM_MAX_CONSTS][2];    /* dst imm */
+} moves;
+
+/* mov_C_K by (C, K), 0 where there is none; and each mov op's C and K
+ * (+ 1, 0 for other ops). */
+static const wasm_iop mov_ops[WASM_MAX_COPIES + 1][WASM_MAX_CONSTS + 1] = {
+#define MOV_OP(C, K) [C][K] = IOP_mov_##C##_##K,
+    WASM_MOVES(MOV_OP)
+};
+static const struct { uint8_t c, k; } mov_ck[IOP_COUNT] = {
+#define MOV_CK(C, K) [IOP_mov_##C##_##K] = {C + 1, K},
+    WASM_MOVES(MOV_CK)
+};
+
+/* Reads the last instruction, at `at`, if it is a move op. */
+static bool read_moves(compiler *c, uint32_t at, moves *mv)
 {
-    uint32_t first = OPND(at, 1), n = 2;
-    if (op_at(c, at, IOP_consts)) {
-        n = c->code[first];
-        first++;
-    } else if (!op_at(c, at, IOP_const_const)) {
+    wasm_iop op = c->ops[c->nstarts - 1];
+    const uint32_t *w = c->code + OPND(at, 1);
+    if (op == IOP_copy || op == IOP_const32) {
+        mv->nc = op == IOP_copy;
+        mv->nk = !mv->nc;
+    } else if (mov_ck[op].c) {
+        mv->nc = mov_ck[op].c - 1u;
+        mv->nk = mov_ck[op].k;
+    } else {
         return false;
     }
-    if (n == WASM_MAX_CONSTS || last_op(c) != at)
-        return false;
-    for (uint32_t i = 0; i < n; i++)
-        if (c->code[first + 2 * i] == dst)
-            return false;
-    if (n == 2) { /* const_const d k d k -> consts 3 d k d k */
-        uint32_t w[4];
-        memcpy(w, c->code + first, sizeof w);
-        drop_last(c);
-        emit_op(c, IOP_consts);
-        emit_w(c, 2);
-        for (int i = 0; i < 4; i++)
-            emit_w(c, w[i]);
-        c->moves_at = at;
-        first = OPND(at, 2);
-    }
-    c->code[OPND(at, 1)] = n + 1;
-    emit_w(c, dst);
-    emit_w(c, k);
+    memcpy(mv->copy, w, mv->nc * sizeof mv->copy[0]);
+    memcpy(mv->k, w + 2 * mv->nc, mv->nk * sizeof mv->k[0]);
     return true;
 }
 
-/* Emits a copy (is_const false) or a 32-bit constant. Two in a row with no
- * label between become one pair op (copy_copy, copy_const, const_copy,
- * const_const), run in order; more constants make a consts op. */
+/* Adds a move that comes after those of mv, keeping their meaning when
+ * run as mov_C_K does (copies first); false if it cannot. */
+static bool add_move(moves *mv, bool is_const, uint32_t dst, uint32_t x)
+{
+    for (uint32_t i = 0; !is_const && i < mv->nk; i++)
+        if (mv->k[i][0] == x) { /* a copy of a constant set here */
+            is_const = true;
+            x = mv->k[i][1];
+        }
+    if (!is_const) {
+        if (mv->nc == WASM_MAX_COPIES)
+            return false;
+        for (uint32_t i = 0; i < mv->nk; i++)
+            if (mv->k[i][0] == dst) { /* a dead constant */
+                mv->nk--;
+                memmove(mv->k[i], mv->k[i + 1], (mv->nk - i) * sizeof mv->k[0]);
+                break;
+            }
+        mv->copy[mv->nc][0] = dst;
+        mv->copy[mv->nc++][1] = x;
+        return true;
+    }
+    for (uint32_t i = 0; i < mv->nc; i++)
+        if (mv->copy[i][0] == dst) /* keeps the accumulator's slot right */
+            return false;
+    for (uint32_t i = 0; i < mv->nk; i++)
+        if (mv->k[i][0] == dst) {
+            mv->k[i][1] = x;
+            return true;
+        }
+    if (mv->nk == WASM_MAX_CONSTS)
+        return false;
+    mv->k[mv->nk][0] = dst;
+    mv->k[mv->nk++][1] = x;
+    return true;
+}
+
+/* add_move, if some op holds the result. */
+static bool join_move(moves *mv, bool is_const, uint32_t dst, uint32_t x)
+{
+    moves t = *mv;
+    if (!add_move(&t, is_const, dst, x) || !mov_ops[t.nc][t.nk])
+        return false;
+    *mv = t;
+    return true;
+}
+
+/* Emits mv as one instruction: copy, const32 or mov_C_K. */
+static void emit_moves(compiler *c, const moves *mv)
+{
+    uint32_t n = mv->nc + mv->nk;
+    c->moves_at = emit_op(c, n == 1 ? (mv->nc ? IOP_copy : IOP_const32)
+                                    : mov_ops[mv->nc][mv->nk]);
+    for (uint32_t i = 0; i < mv->nc; i++) {
+        emit_w(c, mv->copy[i][0]);
+        emit_w(c, mv->copy[i][1]);
+    }
+    for (uint32_t i = 0; i < mv->nk; i++) {
+        emit_w(c, mv->k[i][0]);
+        emit_w(c, mv->k[i][1]);
+    }
+}
+
+/* Emits a copy (is_const false) or a 32-bit constant. Moves in a row with
+ * no label between join into one op (see add_move). */
 static void emit_move(compiler *c, bool is_const, uint32_t dst, uint32_t x)
 {
     /* a copy of what an i32.add of a constant just wrote: the add writes
@@ -361,24 +426,37 @@ static void emit_move(compiler *c, bool is_const, uint32_t dst, uint32_t x)
         c->last_dst = NO_POS;
         return;
     }
-    uint32_t at = c->moves_at;
-    if (at != NO_POS && (op_at(c, at, IOP_copy) || op_at(c, at, IOP_const32))) {
-        bool k0 = op_at(c, at, IOP_const32);
-        static const wasm_iop pair[2][2] = {{IOP_copy_copy, IOP_copy_const},
-                                            {IOP_const_copy, IOP_const_const}};
-        set_op(c, at, pair[k0][is_const]);
-        emit_w(c, dst);
-        emit_w(c, x);
-        if (!k0 || !is_const)
-            c->moves_at = NO_POS;
-        return;
+    moves mv;
+    if (c->moves_at != NO_POS && read_moves(c, c->moves_at, &mv) &&
+        join_move(&mv, is_const, dst, x)) {
+        drop_last(c);
+    } else {
+        mv = (moves){0};
+        add_move(&mv, is_const, dst, x);
     }
-    if (at != NO_POS && is_const && add_to_consts(c, at, dst, x))
-        return;
-    uint32_t start = emit_op(c, is_const ? IOP_const32 : IOP_copy);
-    emit_w(c, dst);
-    emit_w(c, x);
-    c->moves_at = start;
+    emit_moves(c, &mv);
+}
+
+/* Emits an unconditional jump and returns the word to patch with its
+ * offset (emit_branch_to): a move op just before becomes its movj form,
+ * or a br. */
+uint32_t emit_jump(compiler *c)
+{
+    moves mv;
+    uint32_t at = c->moves_at, last = last_op(c);
+    wasm_iop op = last != NO_POS ? c->ops[c->nstarts - 1] : IOP_unreachable;
+    if (at != NO_POS && read_moves(c, at, &mv)) {
+        set_op(c, at, mov_ops[mv.nc][mv.nk] + 1); /* its movj form */
+        c->moves_at = NO_POS; /* ends with a branch's word now */
+    } else if (op >= IOP_select && op <= IOP_select_ii) {
+        set_op(c, last, op + (IOP_selectj - IOP_select));
+        fusion_barrier(c);
+    } else {
+        emit_op(c, IOP_br);
+    }
+    uint32_t site = c->code_n;
+    emit_w(c, 0);
+    return site;
 }
 
 void emit_copy(compiler *c, uint32_t dst, uint32_t src)
@@ -538,6 +616,15 @@ void emit_return(compiler *c)
 static const uint8_t acc_from[IOP_COUNT] = {
     [IOP_br_add_nez32] = 1, [IOP_br_add_eqz32] = 1, [IOP_br_add2_nez32] = 4,
     [IOP_br_add2_eqz32] = 4, [IOP_add_imm_copy] = 1, [IOP_copy] = 1,
+    [IOP_select] = 1, [IOP_select_ix] = 1, [IOP_select_xi] = 1,
+    [IOP_select_ii] = 1,
+/* (movj: the next instruction is not reached from it) */
+#define AF_MOV(C, K) [IOP_mov_##C##_##K] = (C) ? 2 * (C) - 1 : 0,
+    WASM_MOVES(AF_MOV)
+#define AF_LL_F(load, op, f1, f2)                                               \
+    [IOP_ll_##op##_##load##_##f1##f2] = 1, [IOP_lla_##op##_##load##_##f1##f2] = 1,
+#define AF_LL(load, T, op, ...) WASM_LL_FORMS(AF_LL_F, load, op)
+    WASM_LOADOPS(AF_LL)
 #define AF_UN(b, id, ...) [IOP_op_##id] = 1,
 #define AF_BIN(b, id, ...)                                                      \
     [IOP_op_##id] = 1, [IOP_op_##id##_imm] = 1, [IOP_op_##id##_a] = 1, [IOP_op_##id##_imm_a] = 1,
@@ -574,6 +661,7 @@ static const struct acc_form {
     [IOP_br_nez32] = {{IOP_br_nez32_a}, {1}, false},
     [IOP_br_eqz32] = {{IOP_br_eqz32_a}, {1}, false},
     [IOP_br_table] = {{IOP_br_table_a}, {1}, false},
+    [IOP_br_table_l8] = {{IOP_br_table_l8_a}, {2}, false},
 #define AO_BIN(byte, id, ...)                                                   \
     [IOP_op_##id] = {{IOP_op_##id##_a}, {2}, COMMUTES(byte)},                  \
     [IOP_op_##id##_imm] = {{IOP_op_##id##_imm_a}, {2}, false},
@@ -635,6 +723,56 @@ static void use_acc(compiler *c)
     }
 }
 
+/* br_X_imm (i32) and br_nez32/br_eqz32 by the ret_unless op they make with
+ * a return0 that they jump over. */
+static const wasm_iop ret_unless[IOP_COUNT] = {
+    [IOP_br_nez32] = IOP_ret_unless_nez32, [IOP_br_eqz32] = IOP_ret_unless_eqz32,
+#define RU_CMP(b, id, n, in, ...) RU_CMP_##in(id)
+#define RU_CMP_I32(id) [IOP_br_##id##_imm] = IOP_ret_unless_##id##_imm,
+#define RU_CMP_I64(id)
+#define CMPOP RU_CMP
+#include "opcodes.def"
+};
+
+/* A conditional branch over a return0 that nothing else jumps to becomes a
+ * ret_unless op (the same words): an early return costs one dispatch. */
+static void fuse_returns(compiler *c)
+{
+    uint32_t l = 0;
+    for (uint32_t i = 0; i + 1 < c->nstarts; i++) {
+        uint32_t at = c->starts[i], ret = c->starts[i + 1];
+        wasm_iop op = ret_unless[c->ops[i]];
+        while (l < c->nlabels && c->labels[l] < ret)
+            l++;
+        if (!op || c->ops[i + 1] != IOP_return0 || (l < c->nlabels && c->labels[l] == ret))
+            continue;
+        uint32_t site = ret - 1; /* the branch's offset: its last word */
+        if (site + (int32_t)c->code[site] != ret + 1)
+            continue;
+        set_op(c, at, op);
+        c->nstarts--;
+        memmove(c->starts + i + 1, c->starts + i + 2, (c->nstarts - i - 1) * sizeof *c->starts);
+        memmove(c->ops + i + 1, c->ops + i + 2, (c->nstarts - i - 1) * sizeof *c->ops);
+    }
+}
+
+/* Copies each br_table target's handler word into its table entry, once
+ * the code is final. */
+static void set_table_handlers(compiler *c)
+{
+    for (uint32_t i = 0; i < c->nstarts; i++) {
+        wasm_iop op = c->ops[i];
+        uint32_t skip = op == IOP_br_table_l8 || op == IOP_br_table_l8_a ? 4 : 1;
+        if (op != IOP_br_table && op != IOP_br_table_a && skip == 1)
+            continue;
+        uint32_t at = c->starts[i], n = c->code[OPND(at, 2 + skip)];
+        for (uint32_t j = 0; j <= n; j++) {
+            uint32_t site = OPND(at, 3 + skip + 2 * j);
+            c->code[site + 1] = c->code[site + (int32_t)c->code[site]];
+        }
+    }
+}
+
 /* ---- driver ------------------------------------------------------------ */
 
 static wasm_err compile_function(compiler *c, wasm_module *m, uint32_t def)
@@ -675,12 +813,16 @@ static wasm_err compile_function(compiler *c, wasm_module *m, uint32_t def)
     if (c->p != c->end)
         cfail(c, WASM_ERR_MALFORMED, "section size mismatch: code after the final end");
 
+    fuse_returns(c);
     use_acc(c);
+    set_table_handlers(c);
     wasm_code *code = fd->code; /* preallocated: calls hold its address */
-    code->words = malloc((size_t)c->code_n * sizeof *code->words);
+    /* +1: the interpreter reads operand words in pairs (interp.c) */
+    code->words = malloc(((size_t)c->code_n + 1) * sizeof *code->words);
     if (!code->words)
         cfail(c, WASM_ERR_NOMEM, "out of memory");
     memcpy(code->words, c->code, (size_t)c->code_n * sizeof *code->words);
+    code->words[c->code_n] = 0;
     code->nwords = c->code_n;
     code->func_index = c->func_index;
     code->type = c->ft;

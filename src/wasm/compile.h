@@ -96,8 +96,9 @@ typedef struct compiler {
     uint32_t last_dst;        /* word of the last op's dst, or NO_POS */
     uint32_t last_dst_height; /* stack position it wrote */
     pending_cmp cmp;
-    uint32_t moves_at;        /* the last op if a copy or const32 that a
-                                 next one may join, or NO_POS */
+    uint32_t moves_at;        /* the last op if a move op (copy, const32,
+                                 mov_C_K) that a next one or a jump may
+                                 join, or NO_POS */
 
     /* Which declared locals need zeroing on entry (see wasm_code): bit i
      * of `da` is set while local nparams + i is definitely assigned here
@@ -178,6 +179,7 @@ void fusion_barrier(compiler *c);
 void mark_label(compiler *c);
 void drop_last(compiler *c);
 void emit_copy(compiler *c, uint32_t dst, uint32_t src);
+uint32_t emit_jump(compiler *c);
 void emit_const(compiler *c, uint32_t dst, uint64_t bits);
 void materialize(compiler *c, uint32_t pos);
 void materialize_all(compiler *c);

@@ -161,6 +161,157 @@ static bool emit_fused(compiler *c, const simple_op *s, uint32_t pa, bool commut
     return true;
 }
 
+/* ---- binary ops of two loads (WASM_LOADOPS in code.h) -------------------- */
+
+static const struct loadop {
+    wasm_iop load, op, add, ll, lla; /* ll, lla: their kk forms */
+    bool is_float;
+} loadops[] = {
+#define LOADOP_ROW(load, T, op, add, fld, conv)                               \
+    {IOP_##load, IOP_op_##op, IOP_op_##add, IOP_ll_##op##_##load##_kk,        \
+     IOP_lla_##op##_##load##_kk, LOADOP_FLOAT_##fld},
+#define LOADOP_FLOAT_u32 false
+#define LOADOP_FLOAT_f64 true
+    WASM_LOADOPS(LOADOP_ROW)
+};
+
+/* The address of the load at `at` as a k or x form (w: a b o); false if
+ * its form is another. */
+static bool ll_address(compiler *c, uint32_t at, wasm_iop form, uint32_t w[3], bool *x)
+{
+    w[0] = c->code[OPND(at, 2)];
+    if (form == 0) {
+        w[1] = 0;
+        w[2] = c->code[OPND(at, 3)];
+    } else {
+        w[1] = c->code[OPND(at, 3)];
+        w[2] = c->code[OPND(at, 4)];
+    }
+    *x = form == 2;
+    return form <= 2;
+}
+
+/* Ops that only compute a slot (operand 1) from slots and immediates:
+ * they may run before a load emitted before them. */
+static const bool pure_op[IOP_COUNT] = {
+#define PURE_UN(b, id, ...) [IOP_op_##id] = true,
+#define PURE_BIN(b, id, ...) [IOP_op_##id] = true, [IOP_op_##id##_imm] = true,
+#define UNOP PURE_UN
+#define SATOP PURE_UN
+#define EQZOP PURE_UN
+#define BINOP PURE_BIN
+#define CMPOP PURE_BIN
+#include "opcodes.def"
+#define PURE_FUSED(f, s, form, fld) [IOP_f_##f##_##s##_##form] = true,
+    WASM_FUSED(PURE_FUSED)
+};
+
+/* i32.add (s) of the results of an ll op and an lla op just before it,
+ * with c: c + p1 + p2 (integer adds may be regrouped) as two lla ops,
+ * t = c + p1 into the ll's temp, then dst = t + p2. Returns whether. */
+static bool emit_lla2(compiler *c, const simple_op *s, uint32_t pa)
+{
+    uint32_t n = c->nrecent, k = c->nstarts;
+    if (n < 2 || s->op != IOP_op_i32_add)
+        return false;
+    uint32_t a_at = c->recent[n - 2], b_at = c->recent[n - 1];
+    wasm_iop a_op = c->ops[k - 2], b_op = c->ops[k - 1];
+    for (size_t r = 0; r < sizeof loadops / sizeof loadops[0]; r++) {
+        const struct loadop *lo = &loadops[r];
+        if (lo->is_float || a_op < lo->ll || a_op >= lo->ll + 4 || b_op < lo->lla ||
+            b_op >= lo->lla + 4)
+            continue;
+        uint32_t t1 = c->code[OPND(a_at, 1)], t2 = c->code[OPND(b_at, 1)];
+        vval *va = &c->vs[pa], *vb = &c->vs[pa + 1];
+        if (va->kind != K_TEMP || vb->kind != K_TEMP || c->last_dst != OPND(b_at, 1) ||
+            !((va->slot == t1 && vb->slot == t2) || (va->slot == t2 && vb->slot == t1)))
+            return false;
+        uint32_t w1[6], w2[7];
+        memcpy(w1, c->code + OPND(a_at, 2), sizeof w1);
+        memcpy(w2, c->code + OPND(b_at, 2), sizeof w2);
+        drop_last(c);
+        drop_last(c);
+        emit_op(c, lo->lla + (a_op - lo->ll)); /* t1 = c + p1 */
+        emit_w(c, t1);
+        for (int i = 0; i < 6; i++)
+            emit_w(c, w1[i]);
+        emit_w(c, w2[6]);
+        emit_op(c, b_op); /* dst = t1 + p2 */
+        set_dst(c, pa);
+        for (int i = 0; i < 6; i++)
+            emit_w(c, w2[i]);
+        emit_w(c, t1);
+        return true;
+    }
+    return false;
+}
+
+/* Emits s (operands at pa, pa + 1) as an ll op if the last instructions
+ * loaded its operands into their temps (with at most one pure op between,
+ * which then runs first), or as an lla op if it is the add after an ll op.
+ * Returns whether it did. */
+static bool emit_loadop(compiler *c, const simple_op *s, uint32_t pa)
+{
+    uint32_t n = c->nrecent, k = c->nstarts;
+    if (n == 0)
+        return false;
+    if (emit_lla2(c, s, pa))
+        return true;
+    uint32_t mid = n >= 3 && pure_op[c->ops[k - 2]] ? 1 : 0;
+    uint32_t a_at = n >= 2 + mid ? c->recent[n - 2 - mid] : NO_POS, b_at = c->recent[n - 1];
+    wasm_iop a_op = n >= 2 + mid ? c->ops[k - 2 - mid] : IOP_unreachable;
+    wasm_iop b_op = c->ops[k - 1];
+    vval *va = &c->vs[pa], *vb = &c->vs[pa + 1];
+    for (size_t r = 0; r < sizeof loadops / sizeof loadops[0]; r++) {
+        const struct loadop *lo = &loadops[r];
+        if (s->op == lo->add && b_op >= lo->ll && b_op < lo->ll + 4 &&
+            c->last_dst == OPND(b_at, 1)) {
+            /* t = ll(...); dst = c + t (t + c for integers) */
+            uint32_t tpos = c->last_dst_height;
+            vval *other = tpos == pa ? vb : va;
+            if ((tpos != pa && tpos != pa + 1) || (lo->is_float && tpos != pa + 1) ||
+                other->kind == K_CONST || c->vs[tpos].kind != K_TEMP)
+                return false;
+            set_op(c, b_at, lo->lla + (b_op - lo->ll));
+            c->code[OPND(b_at, 1)] = home(c, pa);
+            c->last_dst_height = pa;
+            emit_w(c, other->slot);
+            return true;
+        }
+        if (s->op != lo->op || n < 2 || a_op < lo->load || a_op > lo->load + 2 ||
+            b_op < lo->load || b_op > lo->load + 2)
+            continue;
+        if (va->kind != K_TEMP || vb->kind != K_TEMP || c->last_dst != OPND(b_at, 1) ||
+            c->code[OPND(a_at, 1)] != va->slot || c->code[OPND(b_at, 1)] != vb->slot)
+            return false;
+        uint32_t wa[3], wb[3], m[8], m_at = c->recent[n - 2], nm = b_at - m_at;
+        wasm_iop m_op = c->ops[k - 2];
+        bool xa, xb;
+        ll_address(c, a_at, a_op - lo->load, wa, &xa);
+        ll_address(c, b_at, b_op - lo->load, wb, &xb);
+        if (mid && (nm > 8 || c->code[OPND(m_at, 1)] == wa[0] ||
+                    (xa && c->code[OPND(m_at, 1)] == wa[1])))
+            return false; /* the op between writes the first address */
+        if (mid)
+            memcpy(m, c->code + m_at, nm * sizeof *m);
+        for (uint32_t i = 0; i < 2 + mid; i++)
+            drop_last(c);
+        if (mid) {
+            emit_op(c, m_op);
+            for (uint32_t i = WASM_HANDLER_WORDS; i < nm; i++)
+                emit_w(c, m[i]);
+        }
+        emit_op(c, lo->ll + 2 * xa + xb);
+        set_dst(c, pa);
+        for (int i = 0; i < 3; i++)
+            emit_w(c, wa[i]);
+        for (int i = 0; i < 3; i++)
+            emit_w(c, wb[i]);
+        return true;
+    }
+    return false;
+}
+
 /* Is `a op k` just a (x + 0, x << 0, x * 1, x & -1, ...)? */
 static bool is_identity(uint8_t byte, uint64_t k)
 {
@@ -192,6 +343,10 @@ static void emit_binary(compiler *c, const simple_op *s, uint8_t byte, bool comm
         }
         if (c->vs[pb].kind == K_CONST && is_identity(byte, c->vs[pb].imm)) {
             c->vs_n = pb; /* the result is a, where it is */
+            return;
+        }
+        if (c->vs[pb].kind != K_CONST && emit_loadop(c, s, pa)) {
+            push_temp(c, s->out);
             return;
         }
         if (emit_fused(c, s, pa, commutative)) {
@@ -304,10 +459,7 @@ static void branch_to(compiler *c, ctrl *target)
         return;
     }
     emit_label_copies(c, target);
-    emit_op(c, IOP_br);
-    uint32_t site = c->code_n;
-    emit_w(c, 0);
-    emit_branch_to(c, target, site);
+    emit_branch_to(c, target, emit_jump(c));
 }
 
 /* pop_vals(types) then push_vals(types) (br_if, spec 3.3.8). */
@@ -384,18 +536,37 @@ static void op_br_table(compiler *c)
         } else {
             idx_slot = idx.kind == K_CONST ? operand_slot(c, c->vs_n) : idx.slot;
         }
-        emit_op(c, IOP_br_table);
-        emit_w(c, idx_slot);
+        /* an index just loaded by an i32.load8_u (switch on a byte) */
+        at = last_op(c);
+        wasm_iop ld = at != NO_POS ? c->ops[c->nstarts - 1] : IOP_unreachable;
+        bool k_form = ld == IOP_i32_load8_u_k;
+        if ((ld == IOP_i32_load8_u || k_form) && c->code[OPND(at, 1)] == idx_slot &&
+            c->code_n == OPND(at, 4 + k_form)) {
+            uint32_t w[4] = {idx_slot, c->code[OPND(at, 2)], 0, c->code[OPND(at, 3)]};
+            if (k_form) {
+                w[2] = w[3];
+                w[3] = c->code[OPND(at, 4)];
+            }
+            drop_last(c);
+            emit_op(c, IOP_br_table_l8);
+            for (int i = 0; i < 4; i++)
+                emit_w(c, w[i]);
+        } else {
+            emit_op(c, IOP_br_table);
+            emit_w(c, idx_slot);
+        }
         emit_w(c, addend);
         emit_w(c, n);
         uint32_t first = c->code_n;
-        for (uint32_t i = 0; i <= n; i++)
+        for (uint32_t i = 0; i <= n; i++) {
             emit_w(c, 0);
+            emit_w(c, 0); /* the target's handler: set_table_handlers() */
+        }
         uint32_t *stub = labels + n + 1;
         for (uint32_t d = 0; d < c->cs_n; d++)
             stub[d] = NO_POS;
         for (uint32_t i = 0; i <= n; i++) {
-            uint32_t site = first + i;
+            uint32_t site = first + 2 * i;
             ctrl *t = label(c, labels[i]);
             if (t != &c->cs[0] && !label_needs_copies(c, t)) {
                 emit_branch_to(c, t, site);
@@ -490,10 +661,7 @@ static void op_else(compiler *c)
     if (reachable(c)) {
         for (uint32_t i = f->height; i < c->vs_n; i++)
             materialize(c, i);
-        emit_op(c, IOP_br);
-        uint32_t site = c->code_n;
-        emit_w(c, 0);
-        emit_branch_to(c, f, site);
+        emit_branch_to(c, f, emit_jump(c));
     }
     if (f->else_site != NO_POS)
         patch_chain(c, f->else_site, c->code_n);
@@ -715,10 +883,14 @@ static void op_select(compiler *c, bool typed)
     }
     uint32_t pos = c->vs_n;
     if (reachable(c)) {
-        uint32_t sa = operand_slot(c, pos);
-        uint32_t sb = operand_slot(c, pos + 1);
+        /* constants that fit a word stay immediates (select_ix, _xi, _ii) */
+        vval *va = &c->vs[pos], *vb = &c->vs[pos + 1];
+        bool ka = va->kind == K_CONST && !(va->imm >> 32);
+        bool kb = vb->kind == K_CONST && !(vb->imm >> 32);
+        uint32_t sa = ka ? (uint32_t)va->imm : operand_slot(c, pos);
+        uint32_t sb = kb ? (uint32_t)vb->imm : operand_slot(c, pos + 1);
         uint32_t sc = operand_slot(c, pos + 2);
-        emit_op(c, IOP_select);
+        emit_op(c, IOP_select + ka + 2 * kb);
         set_dst(c, pos);
         emit_w(c, sa);
         emit_w(c, sb);
@@ -828,13 +1000,81 @@ static void op_load(compiler *c, wasm_iop op, wasm_valtype t, uint32_t log2)
     push_temp(c, t);
 }
 
+/* An i64_load (f64.load) emitted at `at` in form 0..2, 5 or 6 (code.h):
+ * its dst and operand words. */
+typedef struct ld_addr {
+    uint32_t form, dst, w[4], n; /* the load's dst and operand words */
+} ld_addr;
+
+static bool read_i64_load(compiler *c, uint32_t at, wasm_iop op, ld_addr *l)
+{
+    static const uint8_t nw[7] = {2, 3, 3, 0, 0, 4, 4};
+    if (op < IOP_i64_load || op > IOP_i64_load_xt || !nw[op - IOP_i64_load])
+        return false;
+    l->form = op - IOP_i64_load;
+    l->n = nw[l->form];
+    l->dst = c->code[OPND(at, 1)];
+    memcpy(l->w, c->code + OPND(at, 2), l->n * sizeof *l->w);
+    return true;
+}
+
+/* f64.store of c + a * b to the address c was loaded from, b loaded just
+ * before: the last three instructions are those loads and
+ * f_f64_mul_f64_add_bbr. Emits an axpy_f64 op for the three and the store
+ * and returns true, or returns false. */
+static bool emit_axpy(compiler *c, uint32_t pos, uint32_t offset)
+{
+    uint32_t n = c->nrecent, k = c->nstarts;
+    vval *addr = &c->vs[pos], *val = &c->vs[pos + 1];
+    if (n < 3 || addr->kind == K_CONST || val->kind != K_TEMP ||
+        c->ops[k - 1] != IOP_f_f64_mul_f64_add_bbr ||
+        c->last_dst != OPND(c->recent[n - 1], 1) || c->last_dst_height != pos + 1)
+        return false;
+    uint32_t f = c->recent[n - 1], a = c->code[OPND(f, 2)];
+    uint32_t b = c->code[OPND(f, 3)], v = c->code[OPND(f, 4)];
+    ld_addr lc, lb;
+    if (!read_i64_load(c, c->recent[n - 3], c->ops[k - 3], &lc) ||
+        !read_i64_load(c, c->recent[n - 2], c->ops[k - 2], &lb) || lc.dst != v ||
+        lb.dst != b || v < c->tbase || b < c->tbase || a == b || a == v)
+        return false;
+    /* c from the store's address: the same slot, not written since (the
+     * b load's add may write a local), and the same offset */
+    uint32_t p = addr->slot;
+    bool same = (lc.form == 0 && lc.w[0] == p && lc.w[1] == offset) ||
+                (lc.form >= 5 && lc.w[2] == p && lc.w[3] == offset);
+    if (!same || (lb.form >= 5 && lb.w[2] == p))
+        return false;
+    /* forms: P from the c load's 0 5 6, Q from the b load's 0-2 5 6 */
+    static const uint8_t pform[7] = {0, 9, 9, 9, 9, 1, 2}, qform[7] = {0, 0, 1, 9, 9, 2, 3};
+    uint32_t w[10], nw = 0;
+    if (lc.form == 0) {
+        w[nw++] = p;
+        w[nw++] = offset;
+    } else {
+        memcpy(w, lc.w, 4 * sizeof *w);
+        nw = 4;
+    }
+    if (lb.form == 0)
+        w[nw++] = lb.w[0], w[nw++] = 0, w[nw++] = lb.w[1];
+    else
+        for (uint32_t i = 0; i < lb.n; i++)
+            w[nw++] = lb.w[i];
+    w[nw++] = a;
+    for (int i = 0; i < 3; i++)
+        drop_last(c);
+    emit_op(c, IOP_axpy_f64_s_k + 4 * pform[lc.form] + qform[lb.form]);
+    for (uint32_t i = 0; i < nw; i++)
+        emit_w(c, w[i]);
+    return true;
+}
+
 static void op_store(compiler *c, wasm_iop op, wasm_valtype t, uint32_t log2)
 {
     uint32_t offset = memarg(c, log2);
     pop_expect(c, t);
     pop_expect(c, WASM_I32);
     uint32_t pos = c->vs_n;
-    if (reachable(c)) {
+    if (reachable(c) && !(t == WASM_F64 && emit_axpy(c, pos, offset))) {
         /* first: materialising a constant value emits code, which then
          * keeps the address's add from being fused */
         uint32_t v = operand_slot(c, pos + 1);

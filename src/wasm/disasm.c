@@ -18,7 +18,7 @@
     [IOP_br_##id##_a] = 4, [IOP_br_##id##_imm_a] = 3 + IMMW_##cin, LEN_BR_ADD_##in(id)
 #define LEN_BR_ADD_I32(id)                                                     \
     [IOP_br_add_##id] = 6, [IOP_br_add_##id##_imm] = 6, [IOP_br_add2_##id] = 9,   \
-    [IOP_br_add2_##id##_imm] = 9,
+    [IOP_br_add2_##id##_imm] = 9, [IOP_ret_unless_##id##_imm] = 5,
 #define LEN_BR_ADD_I64(id)
 #define IMMW_u32 1
 #define IMMW_i32 1
@@ -31,11 +31,18 @@ static const uint8_t lengths[IOP_COUNT] = {
     [IOP_br_nez64] = 3, [IOP_br_eqz64] = 3,
     [IOP_br_add_nez32] = 5, [IOP_br_add_eqz32] = 5,
     [IOP_br_add2_nez32] = 8, [IOP_br_add2_eqz32] = 8,
-    [IOP_br_nez32_a] = 3, [IOP_br_eqz32_a] = 3, [IOP_br_table] = 0, [IOP_br_table_a] = 0, [IOP_return0] = 1,
+    [IOP_br_nez32_a] = 3, [IOP_br_eqz32_a] = 3, [IOP_ret_unless_nez32] = 4,
+    [IOP_ret_unless_eqz32] = 4, [IOP_br_table] = 0, [IOP_br_table_a] = 0,
+    [IOP_br_table_l8] = 0, [IOP_br_table_l8_a] = 0, [IOP_return0] = 1,
     [IOP_return1] = 2, [IOP_returnn] = 0, [IOP_call] = 4, [IOP_call_import] = 3,
-    [IOP_call_indirect] = 5, [IOP_copy] = 3, [IOP_const32] = 3, [IOP_const64] = 4, [IOP_copy_copy] = 5,
-    [IOP_copy_const] = 5, [IOP_const_copy] = 5, [IOP_const_const] = 5, [IOP_add_imm_copy] = 5,
+    [IOP_call_indirect] = 5, [IOP_copy] = 3, [IOP_const32] = 3, [IOP_const64] = 4,
+    [IOP_add_imm_copy] = 5,
+#define LEN_MOV(C, K)                                                          \
+    [IOP_mov_##C##_##K] = 1 + 2 * ((C) + (K)), [IOP_movj_##C##_##K] = 2 + 2 * ((C) + (K)),
+    WASM_MOVES(LEN_MOV)
     [IOP_global_get] = 3, [IOP_global_set] = 3, [IOP_select] = 5,
+    [IOP_select_ix] = 5, [IOP_select_xi] = 5, [IOP_select_ii] = 5, [IOP_selectj] = 6,
+    [IOP_selectj_ix] = 6, [IOP_selectj_xi] = 6, [IOP_selectj_ii] = 6,
     [IOP_memory_size] = 2, [IOP_memory_grow] = 3,
     [IOP_memory_init] = 5, [IOP_data_drop] = 2, [IOP_memory_copy] = 4,
     [IOP_memory_fill] = 4, [IOP_table_get] = 4, [IOP_table_set] = 4, [IOP_table_size] = 3,
@@ -57,6 +64,17 @@ static const uint8_t lengths[IOP_COUNT] = {
 #define LEN_FUSED_bi(k) 4 + (k)
 #define LEN_FUSED_ii(k) 3 + 2 * (k)
     WASM_FUSED(LEN_FUSED)
+#define LEN_LL_F(load, op, f1, f2) [IOP_ll_##op##_##load##_##f1##f2] = 8, \
+    [IOP_lla_##op##_##load##_##f1##f2] = 9,
+#define LEN_LL(load, T, op, ...) WASM_LL_FORMS(LEN_LL_F, load, op)
+    WASM_LOADOPS(LEN_LL)
+#define AXPY_N_s 2
+#define AXPY_N_k 3
+#define AXPY_N_x 3
+#define AXPY_N_kt 4
+#define AXPY_N_xt 4
+#define LEN_AXPY(P, Q) [IOP_axpy_f64_##P##_##Q] = 2 + AXPY_N_##P + AXPY_N_##Q,
+    WASM_AXPY(LEN_AXPY)
 #define UNOP LEN_UN
 #define TRAPUN LEN_UN
 #define SATOP LEN_UN
@@ -84,11 +102,11 @@ uint32_t wasm_code_length_at(const uint32_t *pc)
     if (op < 0)
         return 1;
     if (op == IOP_br_table || op == IOP_br_table_a)
-        return WASM_HANDLER_WORDS + 3 + w[3] + 1;
+        return WASM_HANDLER_WORDS + 3 + 2 * (w[3] + 1);
+    if (op == IOP_br_table_l8 || op == IOP_br_table_l8_a)
+        return WASM_HANDLER_WORDS + 6 + 2 * (w[6] + 1);
     if (op == IOP_returnn)
         return WASM_HANDLER_WORDS + 1 + w[1];
-    if (op == IOP_consts)
-        return WASM_HANDLER_WORDS + 1 + 2 * w[1];
     return WASM_HANDLER_WORDS - 1 + lengths[op];
 }
 

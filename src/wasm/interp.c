@@ -79,19 +79,29 @@ const uint32_t *wasm_interp_handlers(void)
     IOP_NAME_BIN(b, id) "br_" #id, "br_" #id "_imm", "br_" #id "_a", "br_" #id "_imm_a", \
     IOP_NAME_BR_ADD_##in(id)
 #define IOP_NAME_BR_ADD_I32(id)                                               \
-    "br_add_" #id, "br_add_" #id "_imm", "br_add2_" #id, "br_add2_" #id "_imm",
+    "br_add_" #id, "br_add_" #id "_imm", "br_add2_" #id, "br_add2_" #id "_imm", \
+    "ret_unless_" #id "_imm",
 #define IOP_NAME_BR_ADD_I64(id)
 #define IOP_NAME_MEM(name, ...) #name, #name "_k", #name "_x", #name "_sk", #name "_sx",
 #define IOP_NAME_LOAD(name, ...) IOP_NAME_MEM(name) #name "_kt", #name "_xt", #name "_a", #name "_ka",
 #define IOP_NAME_STORE(name, ...) IOP_NAME_MEM(name) #name "_a",
+#define IOP_NAME_MOV(C, K) "mov_" #C "_" #K, "movj_" #C "_" #K,
+#define IOP_NAME_LL_F(load, op, f1, f2) "ll_" #op "_" #load "_" #f1 #f2,
+#define IOP_NAME_LLA_F(load, op, f1, f2) "lla_" #op "_" #load "_" #f1 #f2,
+#define IOP_NAME_LL(load, T, op, ...)                                         \
+    WASM_LL_FORMS(IOP_NAME_LL_F, load, op) WASM_LL_FORMS(IOP_NAME_LLA_F, load, op)
 #define IOP_NAME_FUSED_ACC(f, s, form, acc) "f_" #f "_" #s "_" #form #acc,
 #define IOP_NAME_FUSED(f, s, form, fld)                                       \
     "f_" #f "_" #s "_" #form, WASM_FUSED_ACC_##form(IOP_NAME_FUSED_ACC, f, s, form)
 static const char *const iop_names[IOP_COUNT] = {
     WASM_IOPS_FIXED(IOP_NAME_FIXED)
+    WASM_MOVES(IOP_NAME_MOV)
     WASM_LOADS(IOP_NAME_LOAD)
     WASM_STORES(IOP_NAME_STORE)
     WASM_FUSED(IOP_NAME_FUSED)
+    WASM_LOADOPS(IOP_NAME_LL)
+#define IOP_NAME_AXPY(P, Q) "axpy_f64_" #P "_" #Q,
+    WASM_AXPY(IOP_NAME_AXPY)
 #define UNOP IOP_NAME_UN
 #define TRAPUN IOP_NAME_UN
 #define SATOP IOP_NAME_UN
@@ -157,8 +167,16 @@ wasm_trap wasm_interp_call(wasm_instance *inst, const wasm_func *f,
 }
 
 /* Operand access: operand i (from 1) is the word after the handler. */
-#define W(i) (pc[WASM_HANDLER_WORDS - 1 + (i)])
+#define WP(i) (pc + WASM_HANDLER_WORDS - 1 + (i))
+#define W(i) (*WP(i))
 #define S(i) (fp[W(i)])
+/* The same, with operand words read in pairs, (1, 2), (3, 4), ..., one
+ * 64-bit load each: for handlers with many operands, where loads limit
+ * throughput (elsewhere the shifts cost more than the loads they save).
+ * Code has a word of padding after its end. */
+#define W2(i)                                                                 \
+    ((i) & 1 ? (uint32_t)load_u64(WP((i) | 1)) : (uint32_t)(load_u64(WP((i) - 1)) >> 32))
+#define S2(i) (fp[W2(i)])
 #define IMM_u32(p) ((p)[0])
 #define IMM_i32(p) ((int32_t)(p)[0])
 #define IMM_f32(p) bits_f32((p)[0])
@@ -172,6 +190,12 @@ wasm_trap wasm_interp_call(wasm_instance *inst, const wasm_func *f,
 #define IMMW_i64 2
 #define IMMW_f64 2
 
+static inline uint64_t load_u64(const uint32_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
 static inline float bits_f32(uint32_t b)
 {
     float f;
@@ -232,9 +256,9 @@ static inline uint64_t rounded_u64(uint64_t x) { return x; }
     } while (0)
 /* Effective address of an access of n bytes at the u32 address addr plus
  * the offset in word off_word, or a trap. */
-#define EA_AT(addr, off_word, n)                                              \
+#define EA_OFF(addr, off, n)                                                  \
     ({                                                                        \
-        uint64_t ea_ = (uint64_t)(uint32_t)(addr) + W(off_word);              \
+        uint64_t ea_ = (uint64_t)(uint32_t)(addr) + (off);                    \
         if (unlikely(ea_ + (n) > mem_size))                                   \
             TRAP(WASM_TRAP_MEMORY_OOB);                                       \
         mem + ea_;                                                            \
@@ -242,8 +266,10 @@ static inline uint64_t rounded_u64(uint64_t x) { return x; }
 #else
 #define RELOAD_MEM() (void)0
 /* Guard pages: any address up to 8 GiB past the base faults if unmapped. */
-#define EA_AT(addr, off_word, n) (mem + (uint64_t)(uint32_t)(addr) + W(off_word))
+#define EA_OFF(addr, off, n) (mem + (uint64_t)(uint32_t)(addr) + (off))
 #endif
+#define EA_AT(addr, off_word, n) EA_OFF(addr, W(off_word), n)
+#define EA2_AT(addr, off_word, n) EA_OFF(addr, W2(off_word), n)
 
 static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
                      wasm_slot *entry_fp, wasm_exec *ctx)
@@ -260,6 +286,14 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
     OFF_MEM(name) OFF_FIXED(name##_kt) OFF_FIXED(name##_xt) OFF_FIXED(name##_ka)
         WASM_LOADS(OFF_LOAD)
         WASM_STORES(OFF_MEM)
+#define OFF_MOV(C, K) OFF_FIXED(mov_##C##_##K) OFF_FIXED(movj_##C##_##K)
+#define OFF_AXPY(P, Q) OFF_FIXED(axpy_f64_##P##_##Q)
+        WASM_AXPY(OFF_AXPY)
+#define OFF_LL_F(load, op, f1, f2) OFF_FIXED(ll_##op##_##load##_##f1##f2) \
+    OFF_FIXED(lla_##op##_##load##_##f1##f2)
+#define OFF_LL(load, T, op, ...) WASM_LL_FORMS(OFF_LL_F, load, op)
+        WASM_LOADOPS(OFF_LL)
+        WASM_MOVES(OFF_MOV)
 #define OFF_FUSED_ACC(f, s, form, acc) OFF_FIXED(f_##f##_##s##_##form##acc)
 #define OFF_FUSED(f, s, form, fld)                                             \
     OFF_FIXED(f_##f##_##s##_##form) WASM_FUSED_ACC_##form(OFF_FUSED_ACC, f, s, form)
@@ -273,7 +307,7 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
     OFF_FIXED(br_##id##_imm_a) OFF_BR_ADD_##in(id)
 #define OFF_BR_ADD_I32(id)                                                     \
     OFF_FIXED(br_add_##id) OFF_FIXED(br_add_##id##_imm) OFF_FIXED(br_add2_##id) \
-    OFF_FIXED(br_add2_##id##_imm)
+    OFF_FIXED(br_add2_##id##_imm) OFF_FIXED(ret_unless_##id##_imm)
 #define OFF_BR_ADD_I64(id)
 #define UNOP OFF_UN
 #define TRAPUN OFF_UN
@@ -303,6 +337,21 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
     const uint32_t *ret_pc;
     uint64_t acc = 0; /* the accumulator (code.h) */
 
+/* Write a result of slot field f to slot operand i: always all 64 bits
+ * (32-bit values zero-extended), so that a copy's 64-bit read of the slot
+ * is forwarded from the store, not stalled behind it. */
+#define SLOT_SET_u32(sl, v) ((sl).u64 = (uint32_t)(v))
+#define SLOT_SET_i32(sl, v) ((sl).u64 = (uint32_t)(v))
+#define SLOT_SET_f32(sl, v) ((sl).u64 = f32_bits(v))
+#define SLOT_SET_u64(sl, v) ((sl).u64 = (uint64_t)(v))
+#define SLOT_SET_i64(sl, v) ((sl).u64 = (uint64_t)(v))
+#define SLOT_SET_f64(sl, v) ((sl).f64 = (v))
+#define SET_u32(i, v) SLOT_SET_u32(S(i), v)
+#define SET_i32(i, v) SLOT_SET_i32(S(i), v)
+#define SET_f32(i, v) SLOT_SET_f32(S(i), v)
+#define SET_u64(i, v) SLOT_SET_u64(S(i), v)
+#define SET_i64(i, v) SLOT_SET_i64(S(i), v)
+#define SET_f64(i, v) SLOT_SET_f64(S(i), v)
 /* Set the accumulator to a result's bits; read an operand of slot field
  * f from it. */
 #define ACC_u32(x) (acc = (uint32_t)(x))
@@ -318,16 +367,18 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
 #define FROM_ACC_f32 bits_f32((uint32_t)acc)
 #define FROM_ACC_f64 bits_f64(acc)
 
+/* Runs the instruction at pc, whose handler word is h (== *pc). */
 #ifdef WASM_PROFILE
-#define DISPATCH()                                                            \
+#define DISPATCH_TO(h)                                                        \
     do {                                                                      \
         if (wasm_profile_hook)                                                \
             wasm_profile_hook(pc);                                            \
-        goto *(void *)((char *)&&L_unreachable + (int32_t)*pc);               \
+        goto *(void *)((char *)&&L_unreachable + (int32_t)(h));               \
     } while (0)
 #else
-#define DISPATCH() goto *(void *)((char *)&&L_unreachable + (int32_t)*pc)
+#define DISPATCH_TO(h) goto *(void *)((char *)&&L_unreachable + (int32_t)(h))
 #endif
+#define DISPATCH() DISPATCH_TO(*pc)
 /* n: 1 + the instruction's operand words */
 #define NEXT(n)                                                               \
     do {                                                                      \
@@ -361,101 +412,131 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
         DISPATCH();                                                           \
     } while (0)
 
+    /* Each return handler has its own copy of the return: its own jump to
+     * predict, and no jump to a shared tail. */
+#define RETURN()                                                              \
+    do {                                                                      \
+        if (ctx->frame_top == entry_top)                                      \
+            return WASM_TRAP_NONE;                                            \
+        wasm_frame *fr_ = --ctx->frame_top;                                   \
+        pc = fr_->ret_pc;                                                     \
+        fp = fr_->fp;                                                         \
+        RELOAD_MEM();                                                         \
+        DISPATCH();                                                           \
+    } while (0)
     DISPATCH();
 
 L_unreachable:
     TRAP(WASM_TRAP_UNREACHABLE);
 L_br:
-    JUMP(&W(1));
+    JUMP(WP(1));
 L_br_nez32:
     if (S(1).u32)
-        JUMP(&W(2));
+        JUMP(WP(2));
     NEXT(3);
 L_br_eqz32:
     if (!S(1).u32)
-        JUMP(&W(2));
+        JUMP(WP(2));
     NEXT(3);
 L_br_nez64:
     if (S(1).u64)
-        JUMP(&W(2));
+        JUMP(WP(2));
     NEXT(3);
 L_br_eqz64:
     if (!S(1).u64)
-        JUMP(&W(2));
+        JUMP(WP(2));
     NEXT(3);
+L_ret_unless_nez32:
+    if (S(1).u32)
+        NEXT(4);
+    RETURN();
+L_ret_unless_eqz32:
+    if (!S(1).u32)
+        NEXT(4);
+    RETURN();
 L_br_nez32_a:
     if ((uint32_t)acc)
-        JUMP(&W(2));
+        JUMP(WP(2));
     NEXT(3);
 L_br_eqz32_a:
     if (!(uint32_t)acc)
-        JUMP(&W(2));
+        JUMP(WP(2));
     NEXT(3);
 L_br_add_nez32: {
     uint32_t x_ = S(2).u32 + W(3);
-    S(1).u32 = x_;
+    SET_u32(1, x_);
     ACC_u32(x_);
     if (x_)
-        JUMP(&W(4));
+        JUMP(WP(4));
     NEXT(5);
 }
 L_br_add_eqz32: {
     uint32_t x_ = S(2).u32 + W(3);
-    S(1).u32 = x_;
+    SET_u32(1, x_);
     ACC_u32(x_);
     if (!x_)
-        JUMP(&W(4));
+        JUMP(WP(4));
     NEXT(5);
 }
 L_br_add2_nez32: {
-    S(1).u32 = S(2).u32 + W(3);
+    SET_u32(1, S(2).u32 + W(3));
     uint32_t x_ = S(5).u32 + W(6);
-    S(4).u32 = x_;
+    SET_u32(4, x_);
     ACC_u32(x_);
     if (x_)
-        JUMP(&W(7));
+        JUMP(WP(7));
     NEXT(8);
 }
 L_br_add2_eqz32: {
-    S(1).u32 = S(2).u32 + W(3);
+    SET_u32(1, S(2).u32 + W(3));
     uint32_t x_ = S(5).u32 + W(6);
-    S(4).u32 = x_;
+    SET_u32(4, x_);
     ACC_u32(x_);
     if (!x_)
-        JUMP(&W(7));
+        JUMP(WP(7));
     NEXT(8);
 }
-L_br_table: {
-    uint32_t i = S(1).u32 + W(2), n = W(3);
-    JUMP(&W(4 + (i < n ? i : n)));
+    /* the target's handler comes from the table, not from the target:
+     * the jump waits for one load after the index, not two */
+/* (n at operand 3 + skip, the entries after it) */
+#define BR_TABLE(index, skip)                                                 \
+    do {                                                                      \
+        uint32_t i_ = (index), n_ = W(2 + (skip));                            \
+        const uint32_t *e_ = WP(3 + (skip) + 2 * (i_ < n_ ? i_ : n_));        \
+        int32_t off_ = (int32_t)e_[0];                                        \
+        pc = e_ + off_;                                                       \
+        if (off_ < 0)                                                         \
+            POLL();                                                           \
+        DISPATCH_TO(e_[1]);                                                   \
+    } while (0)
+L_br_table:
+    BR_TABLE(S(1).u32 + W(2), 1);
+L_br_table_a:
+    BR_TABLE((uint32_t)acc + W(2), 1);
+L_br_table_l8: {
+    uint32_t b_ = *EA_AT(S(2).u32 + W(3), 4, 1);
+    SET_u32(1, b_);
+    BR_TABLE(b_ + W(5), 4);
 }
-L_br_table_a: {
-    uint32_t i = (uint32_t)acc + W(2), n = W(3);
-    JUMP(&W(4 + (i < n ? i : n)));
+L_br_table_l8_a: {
+    uint32_t b_ = *EA_AT((uint32_t)acc + W(3), 4, 1);
+    SET_u32(1, b_);
+    BR_TABLE(b_ + W(5), 4);
 }
 L_returnn: {
     uint32_t n = W(1);
     for (uint32_t i = 0; i < n; i++)
         fp[i] = fp[W(2 + i)];
-    goto do_return;
+    RETURN();
 }
 L_return1:
     fp[0] = S(1);
-    /* fall through */
+    RETURN();
 L_return0:
-do_return:
-    if (ctx->frame_top == entry_top)
-        return WASM_TRAP_NONE;
-    {
-        wasm_frame *fr = --ctx->frame_top;
-        pc = fr->ret_pc;
-        fp = fr->fp;
-    }
-    RELOAD_MEM();
-    DISPATCH();
+    RETURN();
 
 L_call:
-    callee = (const wasm_code *)(uintptr_t)IMM_u64(&W(1));
+    callee = (const wasm_code *)(uintptr_t)IMM_u64(WP(1));
     nfp = fp + W(3);
     ret_pc = pc + WASM_HANDLER_WORDS + 3;
 do_call:
@@ -515,46 +596,59 @@ L_const32:
     S(1).u64 = W(2);
     NEXT(3);
 L_const64:
-    S(1).u64 = IMM_u64(&W(2));
+    S(1).u64 = IMM_u64(WP(2));
     NEXT(4);
-L_copy_copy:
-    S(1) = S(2);
-    S(3) = S(4);
-    NEXT(5);
-L_copy_const:
-    S(1) = S(2);
-    S(3).u64 = W(4);
-    NEXT(5);
-L_const_copy:
-    S(1).u64 = W(2);
-    S(3) = S(4);
-    NEXT(5);
-L_const_const:
-    S(1).u64 = W(2);
-    S(3).u64 = W(4);
-    NEXT(5);
-L_consts: { /* distinct slots: stored last entry first */
-    uint32_t n = W(1);
-    const uint32_t *e = &W(2);
-    switch (n) {
-#define CONST_CASE(i)                                                         \
-    case i + 1:                                                               \
-        fp[e[2 * (i)]].u64 = e[2 * (i) + 1];                                  \
-        __attribute__((fallthrough));
-        CONST_CASE(11) CONST_CASE(10) CONST_CASE(9) CONST_CASE(8)
-        CONST_CASE(7) CONST_CASE(6) CONST_CASE(5) CONST_CASE(4)
-        CONST_CASE(3) CONST_CASE(2) CONST_CASE(1) CONST_CASE(0)
-#undef CONST_CASE
-    default:
-        break;
+    /* Runs of moves (code.h). Each its own handler, so each has its own
+     * dispatch jump to predict; the fall-through form without a jump's
+     * load of an offset, which would lengthen the chain through pc. */
+#define MOV_H(C, K)                                                           \
+    L_mov_##C##_##K:                                                          \
+        MOV_COPIES_##C;                                                       \
+        MOV_K##K(WP(1 + 2 * (C)));                                            \
+        NEXT(1 + 2 * (C) + 2 * (K));                                          \
+    L_movj_##C##_##K:                                                         \
+        MOV_COPIES_##C;                                                       \
+        MOV_K##K(WP(1 + 2 * (C)));                                            \
+        JUMP(WP(1 + 2 * (C) + 2 * (K)));
+#define MOV_COPIES_0 (void)0
+#define MOV_COPIES_1 (acc = S2(2).u64, S2(1).u64 = acc)
+#define MOV_COPIES_2 (S2(1).u64 = S2(2).u64, acc = S2(4).u64, S2(3).u64 = acc)
+#define MOV_COPIES_3                                                          \
+    (S2(1).u64 = S2(2).u64, S2(3).u64 = S2(4).u64, acc = S2(6).u64, S2(5).u64 = acc)
+#define MOV_COPIES_4                                                          \
+    (S2(1).u64 = S2(2).u64, S2(3).u64 = S2(4).u64, S2(5).u64 = S2(6).u64,     \
+     acc = S2(8).u64, S2(7).u64 = acc)
+#define MOV_COPIES_5                                                          \
+    (S2(1).u64 = S2(2).u64, S2(3).u64 = S2(4).u64, S2(5).u64 = S2(6).u64,     \
+     S2(7).u64 = S2(8).u64, acc = S2(10).u64, S2(9).u64 = acc)
+#define MOV_COPIES_6                                                          \
+    (S2(1).u64 = S2(2).u64, S2(3).u64 = S2(4).u64, S2(5).u64 = S2(6).u64,     \
+     S2(7).u64 = S2(8).u64, S2(9).u64 = S2(10).u64, acc = S2(12).u64, S2(11).u64 = acc)
+    _Static_assert(WASM_MAX_COPIES == 6, "MOV_COPIES up to 6");
+#define MOV_CONST(e, i)                                                       \
+    {                                                                         \
+        uint64_t m_ = load_u64((e) + 2 * (i));                                \
+        fp[(uint32_t)m_].u64 = m_ >> 32;                                      \
     }
-    _Static_assert(WASM_MAX_CONSTS == 12, "one case per entry");
-    NEXT(2 + 2 * n);
-}
+#define MOV_K0(e)
+#define MOV_K1(e) MOV_K0(e) MOV_CONST(e, 0)
+#define MOV_K2(e) MOV_K1(e) MOV_CONST(e, 1)
+#define MOV_K3(e) MOV_K2(e) MOV_CONST(e, 2)
+#define MOV_K4(e) MOV_K3(e) MOV_CONST(e, 3)
+#define MOV_K5(e) MOV_K4(e) MOV_CONST(e, 4)
+#define MOV_K6(e) MOV_K5(e) MOV_CONST(e, 5)
+#define MOV_K7(e) MOV_K6(e) MOV_CONST(e, 6)
+#define MOV_K8(e) MOV_K7(e) MOV_CONST(e, 7)
+#define MOV_K9(e) MOV_K8(e) MOV_CONST(e, 8)
+#define MOV_K10(e) MOV_K9(e) MOV_CONST(e, 9)
+#define MOV_K11(e) MOV_K10(e) MOV_CONST(e, 10)
+#define MOV_K12(e) MOV_K11(e) MOV_CONST(e, 11)
+    _Static_assert(WASM_MAX_CONSTS == 12, "MOV_K up to 12");
+    WASM_MOVES(MOV_H)
 L_add_imm_copy: {
     uint32_t x_ = S(2).u32 + W(3);
-    S(1).u32 = x_;
-    S(4).u32 = x_;
+    SET_u32(1, x_);
+    SET_u32(4, x_);
     ACC_u32(x_);
     NEXT(5);
 }
@@ -564,9 +658,21 @@ L_global_get:
 L_global_set:
     inst->globals[W(1)]->val = S(2);
     NEXT(3);
-L_select:
-    S(1) = S(4).u32 ? S(2) : S(3);
-    NEXT(5);
+#define SEL_x(i) S(i).u64
+#define SEL_i(i) (uint64_t)W(i)
+#define SELECT_H(f, a, b)                                                     \
+    L_select##f:                                                              \
+        acc = S(4).u32 ? SEL_##a(2) : SEL_##b(3);                             \
+        S(1).u64 = acc;                                                       \
+        NEXT(5);                                                              \
+    L_selectj##f:                                                             \
+        acc = S(4).u32 ? SEL_##a(2) : SEL_##b(3);                             \
+        S(1).u64 = acc;                                                       \
+        JUMP(WP(5));
+    SELECT_H(, x, x)
+    SELECT_H(_ix, i, x)
+    SELECT_H(_xi, x, i)
+    SELECT_H(_ii, i, i)
 
     /* Loads and stores in their five address forms (code.h): the u32
      * address from operands i.. (n words). */
@@ -575,24 +681,24 @@ L_select:
 #define ADDR__x(i) (S(i).u32 + S((i) + 1).u32)
 #define ADDR__sk(i) ((S(i).u32 << W((i) + 1)) + W((i) + 2))
 #define ADDR__sx(i) (S(i).u32 + (S((i) + 1).u32 << W((i) + 2)))
-#define ADDR__kt(i) ({ uint32_t t_ = S(i).u32 + W((i) + 1); S((i) + 2).u32 = t_; t_; })
-#define ADDR__xt(i) ({ uint32_t t_ = S(i).u32 + S((i) + 1).u32; S((i) + 2).u32 = t_; t_; })
+#define ADDR__kt(i) ({ uint32_t t_ = S(i).u32 + W((i) + 1); SET_u32((i) + 2, t_); t_; })
+#define ADDR__xt(i) ({ uint32_t t_ = S(i).u32 + S((i) + 1).u32; SET_u32((i) + 2, t_); t_; })
 #define ADDR__a(i) ((uint32_t)acc)
 #define ADDR__ka(i) ((uint32_t)acc + W((i) + 1))
 #define LOAD_F(name, f, n, T, field, conv)                                    \
     L_##name##f: {                                                            \
         T v_;                                                                 \
         memcpy(&v_, EA_AT(ADDR_##f(2), 2 + (n), sizeof(T)), sizeof(T));       \
-        S(1).field = (conv)v_;                                                \
+        SET_##field(1, (conv)v_);                                             \
         acc = (uint64_t)(conv)v_;                                             \
-        NEXT(3 + (n));                                                        \
+        NEXT(3 + (n));                                                      \
     }
 /* the value from operand v, or with vf = a from the accumulator */
 #define STORE_F(name, f, n, vf, T, field, conv)                               \
     L_##name##f##vf: {                                                        \
         T v_ = (conv)STORE_VALUE##vf(1 + (n), field);                         \
         memcpy(EA_AT(ADDR_##f(1), 2 + (n), sizeof(T)), &v_, sizeof(T));       \
-        NEXT(3 + (n));                                                        \
+        NEXT(3 + (n));                                                      \
     }
 #define STORE_VALUE(i, field) S(i).field
 #define STORE_VALUE_a(i, field) FROM_ACC_##field
@@ -612,10 +718,10 @@ L_select:
 #undef STORE_H
 
 L_memory_size:
-    S(1).u32 = inst->memory->pages;
+    SET_u32(1, inst->memory->pages);
     NEXT(2);
 L_memory_grow:
-    S(1).u32 = (uint32_t)wasm_memory_grow_by(inst->memory, S(2).u32);
+    SET_u32(1, (uint32_t)wasm_memory_grow_by(inst->memory, S(2).u32));
     RELOAD_MEM();
     NEXT(3);
 L_memory_init: {
@@ -661,10 +767,10 @@ L_table_set: {
     NEXT(4);
 }
 L_table_size:
-    S(1).u32 = inst->tables[W(2)]->size;
+    SET_u32(1, inst->tables[W(2)]->size);
     NEXT(3);
 L_table_grow:
-    S(1).u32 = (uint32_t)wasm_table_grow_by(inst->tables[W(2)], S(4).u32, S(3).ref);
+    SET_u32(1, (uint32_t)wasm_table_grow_by(inst->tables[W(2)], S(4).u32, S(3).ref));
     NEXT(5);
 L_table_fill: {
     wasm_table *tab = inst->tables[W(1)];
@@ -692,7 +798,7 @@ L_elem_drop:
     inst->elems[W(1)].count = 0;
     NEXT(2);
 L_ref_is_null:
-    S(1).u32 = S(2).ref == NULL;
+    SET_u32(1, S(2).ref == NULL);
     NEXT(3);
 L_ref_func:
     S(1).ref = inst->funcs[W(2)];
@@ -703,24 +809,24 @@ L_ref_func:
     L_op_##id: {                                                              \
         __typeof__(fp[0].cin) A = S(2).cin;                                   \
         __typeof__(fp[0].cout) r_ = (expr);                                   \
-        S(1).cout = r_;                                                       \
+        SET_##cout(1, r_);                                                    \
         ACC_##cout(r_);                                                       \
-        NEXT(3);                                                              \
+        NEXT(3);                                                            \
     }
 /* One binary handler: operands a and b given, result to dst and acc. */
 #define BIN_F(label, cin, cout, expr, a, b, len)                              \
     label: {                                                                  \
         __typeof__(fp[0].cin) A = (a), B = (b);                               \
         __typeof__(fp[0].cout) r_ = (expr);                                   \
-        S(1).cout = r_;                                                       \
+        SET_##cout(1, r_);                                                    \
         ACC_##cout(r_);                                                       \
-        NEXT(len);                                                            \
+        NEXT(len);                                                          \
     }
 #define BIN_H(id, cin, cout, expr)                                            \
     BIN_F(L_op_##id, cin, cout, expr, S(2).cin, S(3).cin, 4)                  \
-    BIN_F(L_op_##id##_imm, cin, cout, expr, S(2).cin, IMM_##cin(&W(3)), 3 + IMMW_##cin) \
+    BIN_F(L_op_##id##_imm, cin, cout, expr, S(2).cin, IMM_##cin(WP(3)), 3 + IMMW_##cin) \
     BIN_F(L_op_##id##_a, cin, cout, expr, FROM_ACC_##cin, S(3).cin, 4)        \
-    BIN_F(L_op_##id##_imm_a, cin, cout, expr, FROM_ACC_##cin, IMM_##cin(&W(3)), \
+    BIN_F(L_op_##id##_imm_a, cin, cout, expr, FROM_ACC_##cin, IMM_##cin(WP(3)), \
           3 + IMMW_##cin)
 #define TRAPBIN_H(id, cin, cout, fn)                                          \
     L_op_##id: {                                                              \
@@ -729,16 +835,16 @@ L_ref_func:
         wasm_trap t_ = fn(A, B, &R);                                          \
         if (unlikely(t_))                                                     \
             TRAP(t_);                                                         \
-        S(1).cout = R;                                                        \
+        SET_##cout(1, R);                                                     \
         NEXT(4);                                                              \
     }                                                                         \
     L_op_##id##_imm: {                                                        \
-        __typeof__(fp[0].cin) A = S(2).cin, B = IMM_##cin(&W(3));            \
+        __typeof__(fp[0].cin) A = S(2).cin, B = IMM_##cin(WP(3));            \
         __typeof__(fp[0].cout) R;                                             \
         wasm_trap t_ = fn(A, B, &R);                                          \
         if (unlikely(t_))                                                     \
             TRAP(t_);                                                         \
-        S(1).cout = R;                                                        \
+        SET_##cout(1, R);                                                     \
         NEXT(3 + IMMW_##cin);                                                 \
     }
 #define TRAPUN_H(id, cin, cout, fn)                                           \
@@ -748,7 +854,7 @@ L_ref_func:
         wasm_trap t_ = fn(A, &R);                                             \
         if (unlikely(t_))                                                     \
             TRAP(t_);                                                         \
-        S(1).cout = R;                                                        \
+        SET_##cout(1, R);                                                     \
         NEXT(3);                                                              \
     }
 #define CMP_H(id, cin, expr)                                                  \
@@ -756,25 +862,25 @@ L_ref_func:
     L_br_##id: {                                                              \
         __typeof__(fp[0].cin) A = S(1).cin, B = S(2).cin;                     \
         if (expr)                                                             \
-            JUMP(&W(3));                                                     \
+            JUMP(WP(3));                                                     \
         NEXT(4);                                                              \
     }                                                                         \
     L_br_##id##_imm: {                                                        \
-        __typeof__(fp[0].cin) A = S(1).cin, B = IMM_##cin(&W(2));            \
+        __typeof__(fp[0].cin) A = S(1).cin, B = IMM_##cin(WP(2));            \
         if (expr)                                                             \
-            JUMP(&W(2 + IMMW_##cin));                                        \
+            JUMP(WP(2 + IMMW_##cin));                                        \
         NEXT(3 + IMMW_##cin);                                                 \
     }                                                                         \
     L_br_##id##_a: {                                                          \
         __typeof__(fp[0].cin) A = FROM_ACC_##cin, B = S(2).cin;               \
         if (expr)                                                             \
-            JUMP(&W(3));                                                     \
+            JUMP(WP(3));                                                     \
         NEXT(4);                                                              \
     }                                                                         \
     L_br_##id##_imm_a: {                                                      \
-        __typeof__(fp[0].cin) A = FROM_ACC_##cin, B = IMM_##cin(&W(2));       \
+        __typeof__(fp[0].cin) A = FROM_ACC_##cin, B = IMM_##cin(WP(2));       \
         if (expr)                                                             \
-            JUMP(&W(2 + IMMW_##cin));                                        \
+            JUMP(WP(2 + IMMW_##cin));                                        \
         NEXT(3 + IMMW_##cin);                                                 \
     }
 /* dst = src + k, then compare dst with b (read after dst is written: b may
@@ -782,42 +888,48 @@ L_ref_func:
 #define BR_ADD_H_I32(id, cin, expr)                                           \
     L_br_add_##id: {                                                          \
         uint32_t x_ = S(2).u32 + W(3);                                        \
-        S(1).u32 = x_;                                                        \
+        SET_u32(1, x_);                                                       \
         ACC_u32(x_);                                                          \
         __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = S(4).cin;    \
         if (expr)                                                             \
-            JUMP(&W(5));                                                     \
+            JUMP(WP(5));                                                     \
         NEXT(6);                                                              \
     }                                                                         \
     L_br_add_##id##_imm: {                                                    \
         uint32_t x_ = S(2).u32 + W(3);                                        \
-        S(1).u32 = x_;                                                        \
+        SET_u32(1, x_);                                                       \
         ACC_u32(x_);                                                          \
-        __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = IMM_##cin(&W(4)); \
+        __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = IMM_##cin(WP(4)); \
         if (expr)                                                             \
-            JUMP(&W(5));                                                     \
+            JUMP(WP(5));                                                     \
         NEXT(6);                                                              \
+    }                                                                         \
+    L_ret_unless_##id##_imm: {                                                \
+        __typeof__(fp[0].cin) A = S(1).cin, B = IMM_##cin(WP(2));             \
+        if (expr)                                                             \
+            NEXT(5);                                                          \
+        RETURN();                                                             \
     }                                                                         \
     BR_ADD2_H(id, cin, expr)
 #define BR_ADD2_H(id, cin, expr)                                              \
     L_br_add2_##id: {                                                         \
-        S(1).u32 = S(2).u32 + W(3);                                           \
+        SET_u32(1, S(2).u32 + W(3));                                          \
         uint32_t x_ = S(5).u32 + W(6);                                        \
-        S(4).u32 = x_;                                                        \
+        SET_u32(4, x_);                                                       \
         ACC_u32(x_);                                                          \
         __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = S(7).cin;    \
         if (expr)                                                             \
-            JUMP(&W(8));                                                      \
+            JUMP(WP(8));                                                      \
         NEXT(9);                                                              \
     }                                                                         \
     L_br_add2_##id##_imm: {                                                   \
-        S(1).u32 = S(2).u32 + W(3);                                           \
+        SET_u32(1, S(2).u32 + W(3));                                          \
         uint32_t x_ = S(5).u32 + W(6);                                        \
-        S(4).u32 = x_;                                                        \
+        SET_u32(4, x_);                                                       \
         ACC_u32(x_);                                                          \
-        __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = IMM_##cin(&W(7)); \
+        __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = IMM_##cin(WP(7)); \
         if (expr)                                                             \
-            JUMP(&W(8));                                                      \
+            JUMP(WP(8));                                                      \
         NEXT(9);                                                              \
     }
 #define BR_ADD_H_I64(id, cin, expr)
@@ -838,9 +950,9 @@ L_ref_func:
         FUSED_A##A(fld);                                                      \
         __typeof__(fp[0].fld) t_ = rounded_##fld(fn_##f(a_, b_));             \
         __typeof__(fp[0].fld) r_ = FUSED_APPLY_##form(fn_##s, t_, c_);        \
-        S(1).fld = r_;                                                        \
+        SET_##fld(1, r_);                                                     \
         ACC_##fld(r_);                                                        \
-        NEXT(FUSED_LEN_##form(IMMW_##fld));                                   \
+        NEXT(FUSED_LEN_##form(IMMW_##fld));                                 \
     }
 #define FUSED_A(fld) (void)0
 #define FUSED_A_a(fld) (a_ = FROM_ACC_##fld)
@@ -859,17 +971,74 @@ L_ref_func:
 #define FUSED_OPERANDS_bb(fld)                                                \
     __typeof__(fp[0].fld) a_ = S(2).fld, b_ = S(3).fld, c_ = S(4).fld
 #define FUSED_OPERANDS_ib(fld)                                                \
-    __typeof__(fp[0].fld) a_ = S(2).fld, b_ = IMM_##fld(&W(3)), c_ = S(3 + IMMW_##fld).fld
+    __typeof__(fp[0].fld) a_ = S(2).fld, b_ = IMM_##fld(WP(3)), c_ = S(3 + IMMW_##fld).fld
 #define FUSED_OPERANDS_bi(fld)                                                \
-    __typeof__(fp[0].fld) a_ = S(2).fld, b_ = S(3).fld, c_ = IMM_##fld(&W(4))
+    __typeof__(fp[0].fld) a_ = S(2).fld, b_ = S(3).fld, c_ = IMM_##fld(WP(4))
 #define FUSED_OPERANDS_ii(fld)                                                \
-    __typeof__(fp[0].fld) a_ = S(2).fld, b_ = IMM_##fld(&W(3)),               \
-                          c_ = IMM_##fld(&W(3 + IMMW_##fld))
+    __typeof__(fp[0].fld) a_ = S(2).fld, b_ = IMM_##fld(WP(3)),               \
+                          c_ = IMM_##fld(WP(3 + IMMW_##fld))
 #define FUSED_LEN_bb(k) 5
 #define FUSED_LEN_ib(k) (4 + (k))
 #define FUSED_LEN_bi(k) (4 + (k))
 #define FUSED_LEN_ii(k) (3 + 2 * (k))
     WASM_FUSED(FUSED_H)
+
+    /* ---- f64 read-modify-write (code.h) ---- */
+#define AXPY_N_s 2
+#define AXPY_N_k 3
+#define AXPY_N_x 3
+#define AXPY_N_kt 4
+#define AXPY_N_xt 4
+/* the effective address of the form's words from operand i */
+#define AXPY_EA_s(i) EA2_AT(S2(i).u32, (i) + 1, 8)
+#define AXPY_EA_k(i) EA2_AT(S2(i).u32 + W2((i) + 1), (i) + 2, 8)
+#define AXPY_EA_x(i) EA2_AT(S2(i).u32 + S2((i) + 1).u32, (i) + 2, 8)
+#define AXPY_EA_kt(i) AXPY_EA_T(i, W2((i) + 1))
+#define AXPY_EA_xt(i) AXPY_EA_T(i, S2((i) + 1).u32)
+#define AXPY_EA_T(i, b)                                                       \
+    ({                                                                        \
+        uint32_t t_ = S2(i).u32 + (b);                                        \
+        SLOT_SET_u32(S2((i) + 2), t_);                                        \
+        EA2_AT(t_, (i) + 3, 8);                                               \
+    })
+#define AXPY_H(P, Q)                                                          \
+    L_axpy_f64_##P##_##Q: {                                                   \
+        uint8_t *p_ = AXPY_EA_##P(1);                                         \
+        uint64_t c_, b_;                                                      \
+        memcpy(&c_, p_, 8);                                                   \
+        memcpy(&b_, AXPY_EA_##Q(1 + AXPY_N_##P), 8);                          \
+        double r_ = bits_f64(c_) +                                            \
+                    rounded_f64(S2(1 + AXPY_N_##P + AXPY_N_##Q).f64 * bits_f64(b_)); \
+        memcpy(p_, &r_, 8);                                                   \
+        NEXT(2 + AXPY_N_##P + AXPY_N_##Q);                                    \
+    }
+    WASM_AXPY(AXPY_H)
+
+    /* ---- binary ops of two loads (code.h) ---- */
+#define LL_ADDR_k(i) (S2(i).u32 + W2((i) + 1))
+#define LL_ADDR_x(i) (S2(i).u32 + S2((i) + 1).u32)
+#define LL_H(load, T, op, add, fld, conv, f1, f2)                             \
+    L_ll_##op##_##load##_##f1##f2: {                                          \
+        T x_, y_;                                                             \
+        memcpy(&x_, EA2_AT(LL_ADDR_##f1(2), 4, sizeof(T)), sizeof(T));        \
+        memcpy(&y_, EA2_AT(LL_ADDR_##f2(5), 7, sizeof(T)), sizeof(T));        \
+        __typeof__(fp[0].fld) r_ = fn_##op(conv(x_), conv(y_));               \
+        SLOT_SET_##fld(S2(1), r_);                                            \
+        ACC_##fld(r_);                                                        \
+        NEXT(8);                                                              \
+    }                                                                         \
+    L_lla_##op##_##load##_##f1##f2: {                                         \
+        T x_, y_;                                                             \
+        memcpy(&x_, EA2_AT(LL_ADDR_##f1(2), 4, sizeof(T)), sizeof(T));        \
+        memcpy(&y_, EA2_AT(LL_ADDR_##f2(5), 7, sizeof(T)), sizeof(T));        \
+        __typeof__(fp[0].fld) t_ = rounded_##fld(fn_##op(conv(x_), conv(y_))); \
+        __typeof__(fp[0].fld) r_ = fn_##add(S2(8).fld, t_);                   \
+        SLOT_SET_##fld(S2(1), r_);                                            \
+        ACC_##fld(r_);                                                        \
+        NEXT(9);                                                              \
+    }
+#define LL_ROW(load, T, op, add, fld, conv) WASM_LL_FORMS(LL_H, load, T, op, add, fld, conv)
+    WASM_LOADOPS(LL_ROW)
 
 trapped:
     /* The function running now is the callee of the newest frame record. */
