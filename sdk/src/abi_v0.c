@@ -8,8 +8,6 @@
  */
 #include "wasi.h"
 
-#include <stdlib.h>
-
 /* Referenced by WATM_REGISTER under WATM_ABI_V0. */
 const char watm__abi_v0 = 1;
 
@@ -23,30 +21,26 @@ WATM_EXPORT(_water_v0) void watm_water_v0(void)
 {
 }
 
-static int v0_init(void)
+/* The config arrives as an fd from env.pull_config; -EACCES: none. */
+static int v0_load_config(uint8_t **cfg, size_t *len)
 {
-    if (watm_state.initialised)
-        return 0;
-    watm_wasi_ctors();
-    uint8_t *cfg = NULL;
-    size_t len = 0;
     int32_t fd = watm_import_pull_config();
-    if (fd >= 0) {
-        int r = watm_config_read_fd(fd, &cfg, &len);
-        (void)watm_sys_close(fd);
-        if (r < 0) {
-            watm_log_num("init: cannot read the config, errno", -r);
-            return r;
-        }
-    } else if (fd != -WATM_EACCES) {
+    if (fd == -WATM_EACCES)
+        return 0;
+    if (fd < 0) {
         watm_log_num("init: pull_config failed, errno", -fd);
         return fd;
     }
-    int r = watm_config_apply(watm_registered_transport, cfg, len);
-    free(cfg);
-    if (r == 0)
-        watm_state.initialised = true;
+    int r = watm_config_read_fd(fd, cfg, len);
+    (void)watm_sys_close(fd);
+    if (r < 0)
+        watm_log_num("init: cannot read the config, errno", -r);
     return r;
+}
+
+static int v0_init(void)
+{
+    return watm_init_once(v0_load_config, watm_session_configure);
 }
 
 WATM_EXPORT(_water_init) int32_t watm_water_init(void)

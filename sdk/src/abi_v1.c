@@ -1,43 +1,23 @@
 /*
- * abi_v1.c - the WATM v1 exports and the env imports they use (wasm32 only).
+ * abi_v1.c - the WATM v1 exports of a WATM_REGISTER module (wasm32 only).
  *
  * Pulled into a module by WATM_REGISTER (through the watm__abi_v1 anchor).
  * The fixed dialer role lives in abi_v1_fixed.c so that only transports that
  * offer it export watm_dial_fixed_v1 and import env.water_dial.
  *
  * Sequence (WATM-ABI.md): _start, watm_init_v1, one role export,
- * watm_ctrlpipe_v1, then watm_start_v1 on the worker thread.
+ * watm_ctrlpipe_v1, then watm_start_v1 on the worker thread. The init and
+ * the env imports are host_v1.c's (watm_v1.h), shared with modules that
+ * write their own exports.
  */
 #include "wasi.h"
-
-#include <stdlib.h>
 
 /* Referenced by WATM_REGISTER so that the linker pulls this file in. */
 const char watm__abi_v1 = 1;
 
-WATM_IMPORT(water_dial_fixed) int32_t watm_import_water_dial_fixed(void);
-WATM_IMPORT(water_accept) int32_t watm_import_water_accept(void);
-
-int watm_v1_init(void)
-{
-    if (watm_state.initialised)
-        return 0;
-    watm_wasi_ctors();
-    uint8_t *cfg;
-    size_t len;
-    int r = watm_wasi_read_conf(&cfg, &len);
-    if (r < 0)
-        return r;
-    r = watm_config_apply(watm_registered_transport, cfg, len);
-    free(cfg);
-    if (r == 0)
-        watm_state.initialised = true;
-    return r;
-}
-
 WATM_EXPORT(watm_init_v1) int32_t watm_init_v1(void)
 {
-    return watm_v1_init();
+    return watm_v1_init(watm_session_configure);
 }
 
 WATM_EXPORT(watm_ctrlpipe_v1) int32_t watm_ctrlpipe_v1(int32_t ctrl_fd)
@@ -49,7 +29,7 @@ WATM_EXPORT(watm_ctrlpipe_v1) int32_t watm_ctrlpipe_v1(int32_t ctrl_fd)
 static int32_t role_with(enum watm_role role, int32_t internal_fd,
                          int32_t (*connect)(void), const char *what)
 {
-    int r = watm_v1_init();
+    int r = watm_v1_init(watm_session_configure);
     if (r < 0)
         return r;
     if (watm_state.role != WATM_ROLE_NONE)
@@ -67,29 +47,29 @@ static int32_t role_with(enum watm_role role, int32_t internal_fd,
 
 WATM_EXPORT(watm_dial_v1) int32_t watm_dial_v1(int32_t internal_fd)
 {
-    return role_with(WATM_ROLE_DIALER, internal_fd, watm_import_water_dial_fixed,
+    return role_with(WATM_ROLE_DIALER, internal_fd, watm_v1_host_dial_fixed,
                      "dial: water_dial_fixed failed, errno");
 }
 
 WATM_EXPORT(watm_accept_v1) int32_t watm_accept_v1(int32_t internal_fd)
 {
-    return role_with(WATM_ROLE_LISTENER, internal_fd, watm_import_water_accept,
+    return role_with(WATM_ROLE_LISTENER, internal_fd, watm_v1_host_accept,
                      "accept: water_accept failed, errno");
 }
 
 WATM_EXPORT(watm_associate_v1) int32_t watm_associate_v1(void)
 {
-    int r = watm_v1_init();
+    int r = watm_v1_init(watm_session_configure);
     if (r < 0)
         return r;
     if (watm_state.role != WATM_ROLE_NONE)
         return -WATM_EBUSY;
-    int32_t in = watm_import_water_accept();
+    int32_t in = watm_v1_host_accept();
     if (in < 0) {
         watm_log_num("associate: water_accept failed, errno", -in);
         return in;
     }
-    int32_t out = watm_import_water_dial_fixed();
+    int32_t out = watm_v1_host_dial_fixed();
     if (out < 0) {
         watm_log_num("associate: water_dial_fixed failed, errno", -out);
         (void)watm_sys_close(in);

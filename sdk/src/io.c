@@ -1,6 +1,7 @@
 /*
- * io.c - blocking helpers for handshakes, the control pipe check, and the
- * log line writer (portable, over the sys interface).
+ * io.c - the parts of the system layer (watm_sys.h) that are the same on
+ * every platform, blocking helpers for handshakes, the control pipe check,
+ * and the log line writer (portable, over the platform's sys_*.c).
  *
  * The fds are non-blocking by the time a handshake runs, so "blocking" here
  * means: try, and on -WATM_EAGAIN wait in poll together with the control
@@ -9,6 +10,27 @@
 #include "internal.h"
 
 #define LOG_LINE_MAX 240
+
+/* ---- watm_sys.h, derived ---------------------------------------------------- */
+
+ssize_t watm_sys_read(int fd, void *buf, size_t len)
+{
+    struct watm_iov v = {.base = buf, .len = len};
+    return watm_sys_readv(fd, &v, 1);
+}
+
+ssize_t watm_sys_write(int fd, const void *buf, size_t len)
+{
+    struct watm_ciov v = {.base = buf, .len = len};
+    return watm_sys_writev(fd, &v, 1);
+}
+
+void watm_sys_log_write(const char *s, size_t len)
+{
+    (void)watm_sys_write(2, s, len); /* no stderr: nothing to do */
+}
+
+/* ---- logging ------------------------------------------------------------------ */
 
 static size_t append(char *line, size_t n, const char *s)
 {
@@ -68,7 +90,7 @@ int watm_wait_fd(const struct watm_session *s, int fd, bool want_write)
             {.fd = fd, .want_read = !want_write, .want_write = want_write},
             {.fd = s->ctrl_fd, .want_read = true},
         };
-        int r = watm_sys_poll(p, s->ctrl_fd >= 0 ? 2 : 1);
+        int r = watm_sys_poll(p, s->ctrl_fd >= 0 ? 2 : 1, -1);
         if (r < 0)
             return r;
         if (s->ctrl_fd >= 0 && p[1].can_read) {

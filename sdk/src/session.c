@@ -1,15 +1,15 @@
 /*
  * session.c - the one connection an instance serves (portable).
  *
- * Both ABIs funnel into these functions: the role exports record the fds,
- * the control export records the control pipe, the worker export runs the
- * handshake and the worker. One instance = one connection, so the state is
+ * Both ABIs funnel into these functions: the init hands the config to the
+ * registered transport, the role exports record the fds, the control export
+ * records the control pipe, the worker export runs the handshake and the
+ * worker. One instance = one connection, so the state is
  * a single static struct; a second role call is refused with -WATM_EBUSY.
  */
 #include "internal.h"
 
 struct watm_state watm_state = {
-    .initialised = false,
     .role = WATM_ROLE_NONE,
     .internal_fd = -1,
     .network_fd = -1,
@@ -28,6 +28,11 @@ int watm_session_set_role(enum watm_role role, int internal_fd, int network_fd)
     watm_state.internal_fd = internal_fd;
     watm_state.network_fd = network_fd;
     return 0;
+}
+
+int watm_session_configure(const uint8_t *cfg, size_t len)
+{
+    return watm_config_apply(watm_registered_transport, cfg, len);
 }
 
 int watm_session_set_ctrl(int ctrl_fd)

@@ -1,6 +1,8 @@
 /*
- * sys_wasi.c - the SDK's sys interface on WASI preview 1, the config file
- * lookup, and the _start export (wasm32 only).
+ * sys_wasi.c - the system layer of watm_sys.h on WASI preview 1 (the calls
+ * that differ per platform; io.c derives the rest), the config file lookup,
+ * the once-per-instance init and the _start export (wasm32 only).
+ * sdk/tests/sys_posix.c is the same layer on POSIX for native tests.
  *
  * Calls the __wasi_* functions directly, so errors arrive as WASI errno
  * values and need no translation, and nothing depends on wasi-libc's preopen
@@ -8,13 +10,17 @@
  */
 #include "wasi.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Up to 3 fds, each with a read and a write subscription. */
-#define POLL_MAX_FDS 3
+/* Each fd gets a read and a write subscription; one more for the timeout. */
+#define POLL_SUBS_MAX (2 * WATM_SYS_POLL_MAX + 1)
+/* The userdata of the timeout's subscription (fds use 2 * i + 0/1). */
+#define POLL_TIMEOUT_TAG UINT64_MAX
 /* Preopen fds are numbered from 3 up; stop scanning after this many. */
 #define PREOPEN_SCAN_MAX 256
+#define NS_PER_MS 1000000u
 
 extern void __wasm_call_ctors(void);
 
@@ -34,13 +40,38 @@ WATM_EXPORT(_start) void watm_wasi_start(void)
     watm_wasi_ctors();
 }
 
-int watm_sys_poll(struct watm_pollfd *p, size_t n)
+static bool initialised;
+
+int watm_init_once(int (*load)(uint8_t **cfg, size_t *len),
+                   int (*apply)(const uint8_t *cfg, size_t len))
 {
-    __wasi_subscription_t subs[2 * POLL_MAX_FDS];
-    __wasi_event_t events[2 * POLL_MAX_FDS];
+    if (initialised)
+        return 0;
+    watm_wasi_ctors();
+    uint8_t *cfg = NULL;
+    size_t len = 0;
+    int r = load(&cfg, &len);
+    if (r < 0)
+        return r;
+    r = apply(cfg, len);
+    if (cfg != NULL) {
+        memset(cfg, 0, len); /* it may hold a password */
+        free(cfg);
+    }
+    if (r == 0)
+        initialised = true;
+    return r;
+}
+
+/* ---- the system layer (watm_sys.h) --------------------------------------- */
+
+int watm_sys_poll(struct watm_pollfd *p, size_t n, int timeout_ms)
+{
+    __wasi_subscription_t subs[POLL_SUBS_MAX];
+    __wasi_event_t events[POLL_SUBS_MAX];
     __wasi_size_t nsubs = 0, nevents = 0;
 
-    if (n > POLL_MAX_FDS)
+    if (n > WATM_SYS_POLL_MAX)
         return -WATM_EINVAL;
     memset(subs, 0, sizeof subs);
     for (size_t i = 0; i < n; i++) {
@@ -58,6 +89,14 @@ int watm_sys_poll(struct watm_pollfd *p, size_t n)
             nsubs++;
         }
     }
+    if (timeout_ms >= 0) {
+        subs[nsubs].userdata = POLL_TIMEOUT_TAG;
+        subs[nsubs].u.tag = __WASI_EVENTTYPE_CLOCK;
+        subs[nsubs].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+        subs[nsubs].u.u.clock.timeout = (uint64_t)timeout_ms * NS_PER_MS;
+        subs[nsubs].u.u.clock.precision = NS_PER_MS;
+        nsubs++;
+    }
     if (nsubs == 0)
         return -WATM_EINVAL; /* would wait forever */
 
@@ -67,31 +106,45 @@ int watm_sys_poll(struct watm_pollfd *p, size_t n)
     /* An event with an error also counts as ready: the next read or write
      * on that fd reports the error itself. */
     for (__wasi_size_t k = 0; k < nevents && k < nsubs; k++) {
-        uint64_t i = events[k].userdata / 2;
-        if (i >= n)
+        uint64_t u = events[k].userdata;
+        if (u == POLL_TIMEOUT_TAG || u / 2 >= n)
             continue;
-        if (events[k].userdata % 2)
-            p[i].can_write = true;
+        if (u % 2)
+            p[u / 2].can_write = true;
         else
-            p[i].can_read = true;
+            p[u / 2].can_read = true;
     }
-    return 0;
+    int ready = 0;
+    for (size_t i = 0; i < n; i++)
+        ready += p[i].can_read || p[i].can_write;
+    return ready;
 }
 
-ssize_t watm_sys_read(int fd, void *buf, size_t len)
+/* struct watm_iov and watm_ciov have the layout of WASI's iovec and ciovec
+ * (checked here), so an array goes to the host as it is, without a copy. */
+_Static_assert(sizeof(struct watm_iov) == sizeof(__wasi_iovec_t) &&
+                   offsetof(struct watm_iov, base) == offsetof(__wasi_iovec_t, buf) &&
+                   offsetof(struct watm_iov, len) == offsetof(__wasi_iovec_t, buf_len),
+               "struct watm_iov is __wasi_iovec_t");
+_Static_assert(sizeof(struct watm_ciov) == sizeof(__wasi_ciovec_t) &&
+                   offsetof(struct watm_ciov, base) == offsetof(__wasi_ciovec_t, buf) &&
+                   offsetof(struct watm_ciov, len) == offsetof(__wasi_ciovec_t, buf_len),
+               "struct watm_ciov is __wasi_ciovec_t");
+
+ssize_t watm_sys_readv(int fd, const struct watm_iov *iov, size_t n)
 {
-    __wasi_iovec_t iov = {.buf = buf, .buf_len = len};
-    __wasi_size_t n = 0;
-    __wasi_errno_t e = __wasi_fd_read((__wasi_fd_t)fd, &iov, 1, &n);
-    return e ? -(ssize_t)e : (ssize_t)n;
+    __wasi_size_t got = 0;
+    __wasi_errno_t e = __wasi_fd_read((__wasi_fd_t)fd, (const __wasi_iovec_t *)iov,
+                                      n < WATM_SYS_IOV_MAX ? n : WATM_SYS_IOV_MAX, &got);
+    return e ? -(ssize_t)e : (ssize_t)got;
 }
 
-ssize_t watm_sys_write(int fd, const void *buf, size_t len)
+ssize_t watm_sys_writev(int fd, const struct watm_ciov *iov, size_t n)
 {
-    __wasi_ciovec_t iov = {.buf = buf, .buf_len = len};
-    __wasi_size_t n = 0;
-    __wasi_errno_t e = __wasi_fd_write((__wasi_fd_t)fd, &iov, 1, &n);
-    return e ? -(ssize_t)e : (ssize_t)n;
+    __wasi_size_t put = 0;
+    __wasi_errno_t e = __wasi_fd_write((__wasi_fd_t)fd, (const __wasi_ciovec_t *)iov,
+                                       n < WATM_SYS_IOV_MAX ? n : WATM_SYS_IOV_MAX, &put);
+    return e ? -(ssize_t)e : (ssize_t)put;
 }
 
 int watm_sys_shutdown_wr(int fd)
@@ -118,12 +171,15 @@ int watm_sys_close(int fd)
     return e ? -(int)e : 0;
 }
 
-void watm_sys_log_write(const char *s, size_t len)
+uint64_t watm_sys_now_ms(void)
 {
-    __wasi_ciovec_t iov = {.buf = (const uint8_t *)s, .buf_len = len};
-    __wasi_size_t n;
-    (void)__wasi_fd_write(2, &iov, 1, &n); /* no stderr: nothing to do */
+    __wasi_timestamp_t t = 0;
+    if (__wasi_clock_time_get(__WASI_CLOCKID_MONOTONIC, NS_PER_MS, &t) != 0)
+        return 0;
+    return t / NS_PER_MS;
 }
+
+/* ---- the config file ------------------------------------------------------ */
 
 /* "/conf", "/conf/", "conf", "./conf" all name the config directory. */
 static bool is_conf_dir(const char *name, size_t len)

@@ -218,7 +218,7 @@ static int run(struct flow *wrap, struct flow *unwrap, int internal_fd,
             {.fd = network_fd, .want_read = wants_read(unwrap),
              .want_write = pending(wrap) > 0},
         };
-        r = watm_sys_poll(p, 3);
+        r = watm_sys_poll(p, 3, -1);
         if (r < 0) {
             watm_log_num("worker: poll failed, errno", -r);
             return r;

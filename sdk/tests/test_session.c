@@ -38,7 +38,6 @@ const struct watm_transport *const watm_registered_transport = &hello_transport;
 
 static void reset_state(void)
 {
-    watm_state.initialised = false;
     watm_state.role = WATM_ROLE_NONE;
     watm_state.internal_fd = watm_state.network_fd = watm_state.ctrl_fd = -1;
 }

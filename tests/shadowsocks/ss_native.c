@@ -1,25 +1,20 @@
 /*
  * ss_native.c - what the Shadowsocks core and loop need to run natively in
- * the tests: the ss.h crypto backend on OpenSSL 3 (standing in for the
- * host's water_ext_v1 functions) and the ss.h sys interface on POSIX
- * (standing in for WASI). ss_sys_dial connects directly, and only to the
- * addresses allowed by ss_native_allow (none by default), like the host's
- * --allow-dial.
+ * the tests, besides the SDK's POSIX system layer (sdk/tests/sys_posix.c,
+ * standing in for WASI): the ss.h crypto backend on OpenSSL 3 (standing in
+ * for the host's water_ext_v1 functions) and ss_dial, which connects
+ * directly, and only to the addresses allowed by ss_native_allow (none by
+ * default), like the host's --allow-dial.
  */
 #define _GNU_SOURCE
 #include "ss_native.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
@@ -111,104 +106,9 @@ int ss_crypto_random(uint8_t *out, size_t len)
     return RAND_bytes(out, (int)len) == 1 ? 0 : -WATM_EIO;
 }
 
-/* ---- sys ---------------------------------------------------------------- */
+/* ---- ss_dial ------------------------------------------------------------ */
 
-static int wasi_errno(int e)
-{
-    switch (e) {
-    case EAGAIN: return WATM_EAGAIN;
-    case EPIPE: return WATM_EPIPE;
-    case ECONNRESET: return WATM_ECONNRESET;
-    case ENOTCONN: return WATM_ENOTCONN;
-    case EBADF: return WATM_EBADF;
-    case EINVAL: return WATM_EINVAL;
-    default: return WATM_EIO;
-    }
-}
-
-int ss_sys_poll(struct ss_pollfd *p, size_t n, int timeout_ms)
-{
-    struct pollfd fds[4];
-    if (n > 4)
-        return -WATM_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        fds[i].fd = (p[i].want_read || p[i].want_write) ? p[i].fd : -1;
-        fds[i].events = (short)((p[i].want_read ? POLLIN : 0) | (p[i].want_write ? POLLOUT : 0));
-        fds[i].revents = 0;
-        p[i].can_read = p[i].can_write = false;
-    }
-    int r;
-    do
-        r = poll(fds, (nfds_t)n, timeout_ms);
-    while (r < 0 && errno == EINTR);
-    if (r < 0)
-        return -wasi_errno(errno);
-    int ready = 0;
-    for (size_t i = 0; i < n; i++) {
-        short ev = fds[i].revents;
-        bool trouble = (ev & (POLLERR | POLLHUP | POLLNVAL)) != 0;
-        p[i].can_read = p[i].want_read && ((ev & POLLIN) || trouble);
-        p[i].can_write = p[i].want_write && ((ev & POLLOUT) || trouble);
-        ready += p[i].can_read || p[i].can_write;
-    }
-    return ready;
-}
-
-long ss_sys_readv(int fd, const struct ss_iov *iov, size_t n)
-{
-    struct iovec v[8];
-    if (n > 8)
-        n = 8;
-    for (size_t i = 0; i < n; i++)
-        v[i] = (struct iovec){iov[i].base, iov[i].len};
-    ssize_t r;
-    do
-        r = readv(fd, v, (int)n);
-    while (r < 0 && errno == EINTR);
-    return r < 0 ? -wasi_errno(errno) : (long)r;
-}
-
-long ss_sys_writev(int fd, const struct ss_iov *iov, size_t n)
-{
-    struct iovec v[64];
-    if (n > 64)
-        n = 64;
-    for (size_t i = 0; i < n; i++)
-        v[i] = (struct iovec){iov[i].base, iov[i].len};
-    struct msghdr m = {.msg_iov = v, .msg_iovlen = n};
-    ssize_t r;
-    do
-        r = sendmsg(fd, &m, MSG_NOSIGNAL);
-    while (r < 0 && errno == EINTR);
-    if (r < 0 && errno == ENOTSOCK) {
-        do
-            r = writev(fd, v, (int)n);
-        while (r < 0 && errno == EINTR);
-    }
-    return r < 0 ? -wasi_errno(errno) : (long)r;
-}
-
-int ss_sys_shutdown_wr(int fd)
-{
-    return shutdown(fd, SHUT_WR) < 0 ? -wasi_errno(errno) : 0;
-}
-
-int ss_sys_set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -wasi_errno(errno);
-    return 0;
-}
-
-uint64_t ss_sys_now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
-}
-
-const char *ss_native_allow; /* what ss_sys_dial may reach */
+const char *ss_native_allow; /* what ss_dial may reach */
 char ss_native_last_dial[SS_ADDR_TEXT_MAX];
 
 int ss_native_connect(const char *address)
@@ -244,7 +144,7 @@ int ss_native_connect(const char *address)
     return fd;
 }
 
-int ss_sys_dial(const char *address)
+int ss_dial(const char *address)
 {
     snprintf(ss_native_last_dial, sizeof ss_native_last_dial, "%s", address);
     /* ss_native_allow: "host:port[,host:port...]", exact matches. */
@@ -257,5 +157,4 @@ int ss_sys_dial(const char *address)
         p = end ? end + 1 : NULL;
     }
     return -WATM_ENOTCONN;
-    return ss_native_connect(address);
 }

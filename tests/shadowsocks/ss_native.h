@@ -6,7 +6,7 @@
 
 #include "ss.h"
 
-/* What ss_sys_dial may connect to: "host:port[,host:port...]", exact
+/* What ss_dial may connect to: "host:port[,host:port...]", exact
  * matches (NULL: nothing), and the address it was last asked for. */
 extern const char *ss_native_allow;
 extern char ss_native_last_dial[SS_ADDR_TEXT_MAX];

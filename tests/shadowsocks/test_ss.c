@@ -376,7 +376,7 @@ static void *side_main(void *arg)
 
 static uint64_t now_ms(void)
 {
-    return ss_sys_now_ms();
+    return watm_sys_now_ms();
 }
 
 /* Writes `len` pattern bytes to fd while reading the echo; returns 0 when
@@ -386,7 +386,7 @@ static int pump_echo(int fd, size_t len, int timeout_ms)
     static uint8_t out[65536], in[65536];
     size_t sent = 0, got = 0;
     uint64_t end = now_ms() + (uint64_t)timeout_ms;
-    ss_sys_set_nonblock(fd);
+    watm_sys_set_nonblock(fd);
     while (got < len) {
         if (now_ms() > end)
             return -1;

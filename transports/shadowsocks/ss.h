@@ -26,8 +26,8 @@
  *   - the core (ss_core.c): config, key derivation, SOCKS5 addresses, sealing
  *     and opening chunks in place;
  *   - the connection loop (ss_loop.c): the client and server data paths over
- *     a small sys interface (ss_sys_*, below), implemented on WASI by
- *     ss_abi.c and on POSIX by the tests.
+ *     the SDK's system layer (watm_sys.h) and ss_dial (below), implemented
+ *     on WASI by ss_abi.c and natively by the tests.
  *
  * Results follow the WATM convention: >= 0 success, minus a WASI errno
  * (WATM_E*) on failure.
@@ -36,6 +36,7 @@
 #define SS_H
 
 #include "watm.h"
+#include "watm_sys.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -156,32 +157,20 @@ int ss_open_len(struct ss_cipher *c, uint8_t *block);
 /* Opens a payload of n bytes (+ tag) in place; 0 or -SS_EBADMSG. */
 int ss_open_payload(struct ss_cipher *c, uint8_t *payload, size_t n);
 
-/* ---- sys interface of the loop (WASI in the module, POSIX in tests) ---- */
+/* ---- what the loop needs from outside ------------------------------------ */
 
-struct ss_iov {
-    uint8_t *base;
-    size_t len;
-};
-
-struct ss_pollfd {
-    int fd;
-    bool want_read, want_write; /* in */
-    bool can_read, can_write;   /* out: ready, or an error to collect */
-};
-
-/* Waits for an event, or timeout_ms (< 0: no limit). Returns the number of
- * fds with an event (0: timed out) or a negative errno. */
-int ss_sys_poll(struct ss_pollfd *p, size_t n, int timeout_ms);
-/* Scatter read / gather write, one system call each; -WATM_EAGAIN when it
- * would block; readv returns 0 at EOF. */
-long ss_sys_readv(int fd, const struct ss_iov *iov, size_t n);
-long ss_sys_writev(int fd, const struct ss_iov *iov, size_t n);
-int ss_sys_shutdown_wr(int fd);
-int ss_sys_set_nonblock(int fd);
-/* Milliseconds from a monotonic clock. */
-uint64_t ss_sys_now_ms(void);
-/* Dials "host:port" through the host (env.water_dial); the fd or -errno. */
-int ss_sys_dial(const char *address);
+/*
+ * The loop does its I/O through the SDK's system layer (watm_sys.h: WASI in
+ * the module, the SDK's POSIX stand-in in the tests). One more call is
+ * Shadowsocks' own, because the server learns where to connect only from
+ * the client's first chunk:
+ *
+ * Dials "host:port" for the server role; the connected fd or a negative
+ * errno. The module (ss_abi.c) asks the host (env.water_dial, checked
+ * against its --allow-dial list); the tests (ss_native.c) connect directly
+ * to the addresses they allow.
+ */
+int ss_dial(const char *address);
 
 /* ---- connection loop ---------------------------------------------------- */
 
@@ -190,7 +179,7 @@ int ss_sys_dial(const char *address);
  * stream to the server; the first payload starts with cfg->target.
  * Server (relay role): net_fd is the accepted client connection; the loop
  * reads and authenticates the first chunk(s), takes the target address,
- * dials it with ss_sys_dial, then relays.
+ * dials it with ss_dial, then relays.
  * Both return 0 when both directions are closed, -WATM_ECANCELED when the
  * control pipe fires, or a negative errno (logged) on failure.
  */

@@ -1,6 +1,6 @@
 /*
  * ss_loop.c - the Shadowsocks data path of one connection (portable, over
- * the ss_sys_* interface of ss.h).
+ * the SDK's system layer, watm_sys.h, and ss_dial of ss.h).
  *
  * Two pumps, one per direction:
  *
@@ -26,7 +26,7 @@
  * The server starts with only the client's side: dec runs with no
  * destination until the first payload(s) give the SOCKS5 target address
  * (bounded by cfg->header_timeout_ms), which is then dialed through
- * ss_sys_dial; the rest of that payload is the first data for the target.
+ * ss_dial; the rest of that payload is the first data for the target.
  */
 #include "ss.h"
 
@@ -118,8 +118,7 @@ static int enc_seal(struct enc *e, size_t total)
 static int enc_flush(struct enc *e)
 {
     while (e->off < e->end) {
-        struct ss_iov v = {e->buf + e->off, e->end - e->off};
-        long w = ss_sys_writev(e->dst, &v, 1);
+        ssize_t w = watm_sys_write(e->dst, e->buf + e->off, e->end - e->off);
         if (w == -WATM_EAGAIN)
             return 0;
         if (w <= 0)
@@ -144,7 +143,7 @@ static int enc_send_prefix(struct enc *e)
  * output. */
 static int enc_read(struct enc *e, bool prefix_now)
 {
-    struct ss_iov iov[ENC_SLOTS];
+    struct watm_iov iov[ENC_SLOTS];
     size_t pre = e->prefix_len;
     for (size_t k = 0; k < ENC_SLOTS; k++) {
         iov[k].base = enc_slot(e, k) + SS_LEN_FRAME;
@@ -155,7 +154,7 @@ static int enc_read(struct enc *e, bool prefix_now)
         iov[0].base += pre;
         iov[0].len -= pre;
     }
-    long n = ss_sys_readv(e->src, iov, ENC_SLOTS);
+    ssize_t n = watm_sys_readv(e->src, iov, ENC_SLOTS);
     if (n == -WATM_EAGAIN)
         return prefix_now ? enc_send_prefix(e) : 0;
     if (n < 0) {
@@ -179,7 +178,7 @@ static int enc_pump(struct enc *e)
     if (r < 0)
         return r;
     if (e->eof && e->off == e->end) {
-        (void)ss_sys_shutdown_wr(e->dst);
+        (void)watm_sys_shutdown_wr(e->dst);
         e->closed = true;
     }
     return 0;
@@ -201,7 +200,7 @@ struct dec {
     uint8_t *buf;          /* DEC_CAP bytes */
     size_t pos, end;       /* buf[pos..end) not yet opened */
     int cur_len;           /* payload length of the chunk at pos, -1: not opened */
-    struct ss_iov seg[SEG_MAX];
+    struct watm_ciov seg[SEG_MAX];
     size_t nseg, segi;     /* pending output seg[segi..nseg) */
     uint64_t chunks;       /* chunks opened so far */
     uint64_t bytes_in;     /* ciphertext bytes read */
@@ -278,7 +277,7 @@ static int dec_parse(struct dec *d)
             return auth_failed(d, r);
         d->chunks++;
         if (d->cur_len > 0)
-            d->seg[d->nseg++] = (struct ss_iov){payload, (size_t)d->cur_len};
+            d->seg[d->nseg++] = (struct watm_ciov){payload, (size_t)d->cur_len};
         d->pos += need;
         d->cur_len = -1;
     }
@@ -287,14 +286,14 @@ static int dec_parse(struct dec *d)
 static int dec_flush(struct dec *d)
 {
     while (dec_pending(d) && d->dst >= 0) {
-        long w = ss_sys_writev(d->dst, d->seg + d->segi, d->nseg - d->segi);
+        ssize_t w = watm_sys_writev(d->dst, d->seg + d->segi, d->nseg - d->segi);
         if (w == -WATM_EAGAIN)
             return 0;
         if (w <= 0)
             return w == 0 ? -WATM_EIO : (int)w;
         size_t left = (size_t)w;
         while (left > 0) {
-            struct ss_iov *s = &d->seg[d->segi];
+            struct watm_ciov *s = &d->seg[d->segi];
             if (left >= s->len) {
                 left -= s->len;
                 d->segi++;
@@ -339,8 +338,7 @@ static int dec_fill(struct dec *d)
     int r = dec_parse_buffered(d);
     if (r < 0 || dec_pending(d))
         return r;
-    struct ss_iov v = {d->buf + d->end, DEC_CAP - d->end};
-    long n = ss_sys_readv(d->src, &v, 1);
+    ssize_t n = watm_sys_read(d->src, d->buf + d->end, DEC_CAP - d->end);
     if (n == -WATM_EAGAIN)
         return 0;
     if (n < 0) {
@@ -375,7 +373,7 @@ static int dec_pump(struct dec *d)
     }
     if (d->eof && !dec_pending(d)) {
         if (d->dst >= 0)
-            (void)ss_sys_shutdown_wr(d->dst);
+            (void)watm_sys_shutdown_wr(d->dst);
         d->closed = true;
     }
     return 0;
@@ -387,16 +385,6 @@ static bool dec_wants_read(const struct dec *d)
 }
 
 /* ---- the loop ------------------------------------------------------------- */
-
-static int ctrl_check(int ctrl_fd)
-{
-    uint8_t b[16];
-    struct ss_iov v = {b, sizeof b};
-    long r = ss_sys_readv(ctrl_fd, &v, 1);
-    if (r >= 0)
-        return -WATM_ECANCELED; /* a stop byte, or the host closed its end */
-    return r == -WATM_EAGAIN ? 0 : (int)r;
-}
 
 /*
  * Runs both pumps between plain_fd and net_fd until both are closed.
@@ -413,7 +401,7 @@ static int relay(struct enc *e, struct dec *d, int plain_fd, int net_fd, int ctr
             return r;
         if (e->closed && d->closed)
             return 0;
-        struct ss_pollfd p[3] = {
+        struct watm_pollfd p[3] = {
             {.fd = ctrl_fd, .want_read = true},
             {.fd = plain_fd, .want_read = enc_wants_read(e), .want_write = dec_pending(d)},
             {.fd = net_fd, .want_read = dec_wants_read(d), .want_write = e->off < e->end},
@@ -421,7 +409,7 @@ static int relay(struct enc *e, struct dec *d, int plain_fd, int net_fd, int ctr
         int timeout = -1;
         if (reply_deadline != 0 && d->bytes_in == 0 && !d->eof) {
             /* Client: nothing from the server yet. */
-            uint64_t now = ss_sys_now_ms();
+            uint64_t now = watm_sys_now_ms();
             if (now >= reply_deadline) {
                 ss_log("no reply from the server in time (wrong password or method? "
                        "shadowsocks-libev keeps such connections open); closing",
@@ -431,12 +419,12 @@ static int relay(struct enc *e, struct dec *d, int plain_fd, int net_fd, int ctr
             uint64_t wait = reply_deadline - now;
             timeout = wait > 0x7fffffff ? 0x7fffffff : (int)wait;
         }
-        r = ss_sys_poll(p, 3, timeout);
+        r = watm_sys_poll(p, 3, timeout);
         if (r < 0) {
             ss_log("poll failed", NULL);
             return r;
         }
-        if (p[0].can_read && (r = ctrl_check(ctrl_fd)) < 0)
+        if (p[0].can_read && (r = watm_ctrl_check(ctrl_fd)) < 0)
             return r;
         if (p[1].can_read && enc_wants_read(e) && (r = enc_read(e, false)) < 0)
             return r;
@@ -455,7 +443,7 @@ static void free_pumps(struct enc *e, struct dec *d)
 
 static int set_nonblock(int fd)
 {
-    int r = ss_sys_set_nonblock(fd);
+    int r = watm_sys_set_nonblock(fd);
     if (r < 0)
         ss_log("cannot make an fd non-blocking", NULL);
     return r;
@@ -490,7 +478,7 @@ int ss_run_client(const struct ss_config *cfg, int app_fd, int net_fd, int ctrl_
     }
     if (r == 0)
         r = relay(&e, &d, app_fd, net_fd, ctrl_fd,
-                  ss_sys_now_ms() + cfg->header_timeout_ms);
+                  watm_sys_now_ms() + cfg->header_timeout_ms);
     if (r < 0 && r != -WATM_EPROTO && r != -SS_EBADMSG && r != -WATM_ECANCELED &&
         r != -SS_ETIMEDOUT)
         ss_log("connection failed", r == -WATM_ECONNRESET ? " (reset)" : NULL);
@@ -507,7 +495,7 @@ int ss_run_client(const struct ss_config *cfg, int app_fd, int net_fd, int ctrl_
 static int take_header(struct dec *d, uint8_t *hdr, size_t *hdr_len, char *text)
 {
     while (d->segi < d->nseg) {
-        struct ss_iov *s = &d->seg[d->segi];
+        struct watm_ciov *s = &d->seg[d->segi];
         size_t room = SS_ADDR_MAX - *hdr_len;
         size_t take = s->len < room ? s->len : room;
         memcpy(hdr + *hdr_len, s->base, take);
@@ -535,7 +523,7 @@ static int await_target(struct dec *d, int ctrl_fd, char *text)
 {
     uint8_t hdr[SS_ADDR_MAX];
     size_t hdr_len = 0;
-    uint64_t deadline = ss_sys_now_ms() + d->cfg->header_timeout_ms;
+    uint64_t deadline = watm_sys_now_ms() + d->cfg->header_timeout_ms;
     bool readable = false;
 
     for (;;) {
@@ -555,22 +543,22 @@ static int await_target(struct dec *d, int ctrl_fd, char *text)
             readable = false;
             continue; /* parse what that read brought before waiting */
         }
-        uint64_t now = ss_sys_now_ms();
+        uint64_t now = watm_sys_now_ms();
         if (now >= deadline) {
             ss_log("no target address from the client in time; closing", NULL);
             return -SS_ETIMEDOUT;
         }
-        struct ss_pollfd p[2] = {
+        struct watm_pollfd p[2] = {
             {.fd = ctrl_fd, .want_read = true},
             {.fd = d->src, .want_read = true},
         };
         uint64_t wait = deadline - now;
-        r = ss_sys_poll(p, 2, wait > 0x7fffffff ? 0x7fffffff : (int)wait);
+        r = watm_sys_poll(p, 2, wait > 0x7fffffff ? 0x7fffffff : (int)wait);
         if (r < 0) {
             ss_log("poll failed", NULL);
             return r;
         }
-        if (p[0].can_read && (r = ctrl_check(ctrl_fd)) < 0)
+        if (p[0].can_read && (r = watm_ctrl_check(ctrl_fd)) < 0)
             return r;
         readable = p[1].can_read;
     }
@@ -592,7 +580,7 @@ int ss_run_server(const struct ss_config *cfg, int net_fd, int ctrl_fd)
     if (r == 0)
         r = await_target(&d, ctrl_fd, target);
     if (r == 0) {
-        int fd = ss_sys_dial(target);
+        int fd = ss_dial(target);
         if (fd < 0) {
             ss_log("cannot dial the target (refused, unreachable, or not in the host's "
                    "--allow-dial list): ",
