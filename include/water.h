@@ -95,13 +95,26 @@ typedef struct water_tls_options {
     bool insecure;          /* client: do not verify the server (tests only) */
 } water_tls_options;
 
+/* About 2^31 loop iterations: seconds of pure computation in one go,
+ * which no transport needs between two reads or polls. */
+#define WATER_SPIN_FUEL_DEFAULT (UINT64_C(1) << 31)
+
 typedef struct water_options {
     uint32_t max_memory_pages;  /* per instance, 64 KiB pages; 0: 4096 (256 MiB) */
     uint32_t dial_timeout_ms;   /* connect timeout; 0: 10000 */
     uint32_t stop_timeout_ms;   /* after the control pipe, before interrupting
                                    a worker; 0: 1000 */
     uint64_t fuel;              /* per call into the module (setup calls and
-                                   the worker), 0: unlimited */
+                                   the worker), 0: unlimited; ignored while
+                                   spin_fuel is not unlimited, which resets
+                                   the fuel at each host call */
+    uint64_t spin_fuel;         /* loop iterations and calls a module may run
+                                   without calling the host (a poll, a read,
+                                   a write...): past it the call traps with
+                                   "fuel exhausted", so a worker spinning in
+                                   a loop is reclaimed on its own.
+                                   0: WATER_SPIN_FUEL_DEFAULT; UINT64_MAX:
+                                   unlimited */
     /* Addresses the module may dial itself (fixed dialer and relay-style
      * modules calling water_dial): "host:port" with "*" allowed for either
      * part ("127.0.0.1:*", "*:443", "*"). None: deny all. Copied. */

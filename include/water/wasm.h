@@ -252,6 +252,12 @@ void wasm_instance_clear_interrupt(wasm_instance *inst);
  * not time. UINT64_MAX (the default) means unlimited. */
 void wasm_instance_set_fuel(wasm_instance *inst, uint64_t fuel);
 uint64_t wasm_instance_fuel(const wasm_instance *inst);
+/* A budget for the work between two calls out to the host: sets the fuel
+ * to `fuel` now and again each time a host function called by this
+ * instance returns, so a module that keeps calling the host (polls, reads,
+ * writes) runs as long as it likes, and one that loops without calling out
+ * traps with WASM_TRAP_FUEL. 0 turns the refill off (the fuel left stays). */
+void wasm_instance_set_fuel_refill(wasm_instance *inst, uint64_t fuel);
 
 /* For host functions: adds detail to the trap they are about to return. */
 void wasm_instance_set_trap_message(wasm_instance *inst, const char *fmt, ...)

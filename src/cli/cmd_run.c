@@ -41,6 +41,9 @@ static const char run_usage[] =
     "  --tls-alpn LIST, --tls-insecure     TLS settings for a module that uses the\n"
     "                                      water_ext_v1 TLS functions\n"
     "  --max-memory PAGES                  linear memory cap (64 KiB pages)\n"
+    "  --max-spin N                        stop a module that runs N loop iterations\n"
+    "                                      without calling the host (default 2^31,\n"
+    "                                      0: no limit)\n"
     "  -v, -vv                             more logging\n";
 
 /* The runner a signal stops; set once it exists. */

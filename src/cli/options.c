@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ static const char *canonical(const char *a)
         {"--socks5", "socks5"}, {"--entry", "entry"},      {"--entry-fn", "entry"},
         {"--allow-dial", "allow-dial"}, {"--allow-listen", "allow-listen"},
         {"--max-memory", "max-memory"}, {"--socks5-auth", "socks5-auth"},
+        {"--max-spin", "max-spin"},
         {"--tls-ca", "tls-ca"}, {"--tls-cert", "tls-cert"}, {"--tls-key", "tls-key"},
         {"--tls-sni", "tls-sni"}, {"--tls-alpn", "tls-alpn"},
     };
@@ -70,7 +72,8 @@ int cli_parse(int argc, char **argv, const char *usage, const char *const *allow
         }
         const char *name = canonical(a);
         if (!name || (strcmp(name, "transport") && strcmp(name, "config") &&
-                      strcmp(name, "max-memory") && !allowed_here(name, allowed))) {
+                      strcmp(name, "max-memory") && strcmp(name, "max-spin") &&
+                      !allowed_here(name, allowed))) {
             cli_error("%s: unknown option '%s'", argv[0], a);
             fputs(usage, stderr);
             return -1;
@@ -103,6 +106,16 @@ int cli_parse(int argc, char **argv, const char *usage, const char *const *allow
                 return -1;
             }
             o->max_memory_pages = (uint32_t)pages;
+        } else if (!strcmp(name, "max-spin")) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(v, &end, 10);
+            if (*end || end == v || *v == '-' || errno == ERANGE) {
+                cli_error("%s: --max-spin wants a count of loop iterations (0: no limit)",
+                          argv[0]);
+                return -1;
+            }
+            o->spin_fuel = n ? (uint64_t)n : UINT64_MAX;
         }
     }
     if (!o->transport) {
@@ -167,6 +180,7 @@ void cli_water_options(const cli_options *o, water_options *opts)
 {
     *opts = (water_options){
         .max_memory_pages = o->max_memory_pages,
+        .spin_fuel = o->spin_fuel,
         .allow_dial = o->allow_dial,
         .nallow_dial = o->nallow_dial,
         .allow_listen = o->allow_listen,

@@ -23,6 +23,7 @@ typedef struct cli_options {
     const char **allow_listen; /* --allow-listen, repeatable (run) */
     size_t nallow_listen;
     uint32_t max_memory_pages;
+    uint64_t spin_fuel;     /* --max-spin (0 there: UINT64_MAX, no limit) */
     int verbose;            /* -v: info, -vv: debug */
     bool module_stdio;      /* --module-stdio */
     water_tls_options tls;  /* --tls-ca, --tls-cert, --tls-key, --tls-sni,

@@ -190,6 +190,13 @@ void wasm_instance_set_fuel(wasm_instance *inst, uint64_t fuel)
 }
 uint64_t wasm_instance_fuel(const wasm_instance *inst) { return inst->fuel; }
 
+void wasm_instance_set_fuel_refill(wasm_instance *inst, uint64_t fuel)
+{
+    inst->fuel_refill = fuel;
+    if (fuel)
+        wasm_instance_set_fuel(inst, fuel);
+}
+
 void wasm_instance_set_trap_message(wasm_instance *inst, const char *fmt, ...)
 {
     va_list ap;

@@ -42,6 +42,10 @@ static wasm_trap call_external(wasm_exec *ctx, const wasm_func *f,
         ctx->sp = args + (np > nr ? np : nr);
         wasm_trap t = f->host(f->inst, f->env, args);
         ctx->sp = saved_sp;
+        /* f->inst is the caller: imported host functions belong to the
+         * instance that imports them. */
+        if (f->inst->fuel_refill)
+            f->inst->fuel = f->inst->fuel_refill;
         return t;
     }
     return wasm_interp_call(f->inst, f, args);

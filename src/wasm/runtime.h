@@ -87,6 +87,8 @@ struct wasm_instance {
     atomic_uint poll;        /* WASM_POLL_* bits */
     uint64_t fuel;           /* UINT64_MAX: unlimited; set it only with
                                 wasm_instance_set_fuel() (keeps poll right) */
+    uint64_t fuel_refill;    /* 0, or the fuel every return from a host
+                                function sets (wasm_instance_set_fuel_refill) */
 
     bool escaped;            /* a failed instantiation wrote our functions
                                 into an imported table */

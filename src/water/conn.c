@@ -66,16 +66,11 @@ static bool call_export(water_conn *c, const char *name, const int32_t *args,
     wasm_val a[2], r[1];
     for (uint32_t i = 0; i < nargs; i++)
         a[i] = (wasm_val){.type = WASM_I32, .of.i32 = args[i]};
-    if (c->t->opts.fuel)
-        wasm_instance_set_fuel(c->inst, c->t->opts.fuel);
+    water_meter(c->t, c->inst);
     wasm_error e;
     wasm_functype_info ft = wasm_func_type(f);
     if (wasm_call(c->inst, f, a, nargs, r, ft.nresults, &e) != WASM_OK) {
-        if (e.code == WASM_ERR_TRAP && e.trap == WASM_TRAP_EXIT)
-            water_error_set(err, WATER_ERR_TRANSPORT, "module: %s exited with code %d",
-                            name, e.exit_code);
-        else
-            water_error_set(err, WATER_ERR_TRAP, "module: %s: %s", name, e.message);
+        water_call_error(c->t, name, &e, err);
         return false;
     }
     *result = ft.nresults ? r[0].of.i32 : 0;

@@ -100,6 +100,13 @@ bool water_transport_copy_options(water_transport *t, const water_options *opts,
 /* net.c. water_connect_tcp/water_listen_tcp leave the cause in errno when
  * they fail (EINVAL for a bad address, EHOSTUNREACH for an unknown host). */
 bool water_address_allowed(const water_transport *t, const char *address);
+/* Before each call into a module: its fuel per the options (spin_fuel,
+ * else fuel). */
+void water_meter(const water_transport *t, wasm_instance *inst);
+/* The error for a failed call of `name` into a module (a trap, an exit),
+ * naming the limit when it was the spin budget. */
+water_err water_call_error(const water_transport *t, const char *name, const wasm_error *e,
+                           water_error *err);
 bool water_listen_allowed(const water_transport *t, const char *address);
 
 /* ext.c: defines the water_ext_v1 crypto and TLS functions on l

@@ -182,8 +182,7 @@ static water_err call(water_runner *r, const char *name, int32_t *result, bool *
     wasm_error e;
     *result = 0;
     *stopped = false;
-    if (r->t->opts.fuel)
-        wasm_instance_set_fuel(r->inst, r->t->opts.fuel);
+    water_meter(r->t, r->inst);
     if (wasm_call(r->inst, f, NULL, 0, res, ft.nresults, &e) == WASM_OK) {
         if (ft.nresults)
             *result = res[0].of.i32;
@@ -200,7 +199,7 @@ static water_err call(water_runner *r, const char *name, int32_t *result, bool *
         *stopped = true;
         return WATER_OK;
     }
-    return water_error_set(err, WATER_ERR_TRAP, "module: %s: %s", name, e.message);
+    return water_call_error(r->t, name, &e, err);
 }
 
 water_err water_runner_run(water_runner *r, const char *entry, water_error *err)

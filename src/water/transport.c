@@ -162,6 +162,8 @@ bool water_transport_copy_options(water_transport *t, const water_options *opts,
         t->opts.dial_timeout_ms = 10000;
     if (!t->opts.stop_timeout_ms)
         t->opts.stop_timeout_ms = 1000;
+    if (!t->opts.spin_fuel)
+        t->opts.spin_fuel = WATER_SPIN_FUEL_DEFAULT;
     t->nallow = opts && opts->allow_dial ? opts->nallow_dial : 0;
     t->nlisten_allow = opts && opts->allow_listen ? opts->nallow_listen : 0;
     if (!copy_list(opts ? opts->allow_dial : NULL, t->nallow, &t->allow) ||
@@ -294,4 +296,28 @@ void water_transport_free(water_transport *t)
 void water_transport_info(const water_transport *t, water_info *out)
 {
     *out = t->info;
+}
+
+void water_meter(const water_transport *t, wasm_instance *inst)
+{
+    if (t->opts.spin_fuel != UINT64_MAX)
+        wasm_instance_set_fuel_refill(inst, t->opts.spin_fuel);
+    else if (t->opts.fuel)
+        wasm_instance_set_fuel(inst, t->opts.fuel);
+}
+
+water_err water_call_error(const water_transport *t, const char *name, const wasm_error *e,
+                           water_error *err)
+{
+    if (e->code == WASM_ERR_TRAP && e->trap == WASM_TRAP_EXIT)
+        return water_error_set(err, WATER_ERR_TRANSPORT, "module: %s exited with code %d",
+                               name, e->exit_code);
+    if (e->code == WASM_ERR_TRAP && e->trap == WASM_TRAP_FUEL &&
+        t->opts.spin_fuel != UINT64_MAX)
+        return water_error_set(err, WATER_ERR_TRAP,
+                               "module: %s: %s after %llu loop iterations without a call "
+                               "to the host (a spinning module; the limit is spin_fuel, "
+                               "water --max-spin)",
+                               name, e->message, (unsigned long long)t->opts.spin_fuel);
+    return water_error_set(err, WATER_ERR_TRAP, "module: %s: %s", name, e->message);
 }

@@ -925,6 +925,30 @@ def fail_spin(ctx):
 
 
 @scenario
+def fail_spin_budget(ctx):
+    """A worker that never polls, with --max-spin: the host ends that
+    connection on its own (fuel exhausted, the limit named) while the
+    process keeps serving; without a budget the worker would spin until
+    shutdown."""
+    echo = EchoServer(ctx)
+    budget = 20_000_000
+    w, addr = serve(ctx, "dial", ctx.module("faulty_v1.wasm"), "127.0.0.1:0", echo.addr,
+                    extra=["--max-spin", str(budget)])
+    t0 = time.monotonic()
+    spinner = connect(addr)
+    spinner.sendall(b"L" * 100)
+    got, how = expect_closed(spinner, ctx.slack(20))
+    took = time.monotonic() - t0
+    m = w.wait_for(r"connection closed: module: watm_start_v1: fuel exhausted.* after %d loop "
+                   r"iterations without a call to the host" % budget)
+    log(f"  spinning worker with --max-spin {budget}: closed ({how}) after {took:.2f} s; "
+        f"'{m.group(0)}'")
+    good_after(ctx, addr, "a spinning worker ended by its budget")
+    check(w.alive(), "water dial died")
+    w.stop()
+
+
+@scenario
 def fail_reset(ctx):
     """Resets: the remote answers with a RST, then a client resets its own
     connection mid-stream. Each ends with a message and a closed

@@ -190,6 +190,50 @@ static void test_fuel(void **state)
     wasm_module_free(m);
 }
 
+static wasm_trap host_tick(wasm_instance *caller, void *env, wasm_slot *s)
+{
+    (void)caller;
+    (void)s;
+    (*(int *)env)++;
+    return WASM_TRAP_NONE;
+}
+
+/* A refill budget bounds the work between two host calls, not the total. */
+static void test_fuel_refill(void **state)
+{
+    (void)state;
+    wasm_module *m = load("refill");
+    int ticks = 0;
+    wasm_linker *l = wasm_linker_new();
+    assert_int_equal(wasm_linker_define_func(l, "host", "tick", "->", host_tick, &ticks),
+                     WASM_OK);
+    wasm_error err;
+    wasm_instance *inst = wasm_instance_new(m, l, NULL, &err);
+    assert_non_null(inst);
+    wasm_func *ticking = wasm_instance_func(inst, "ticking");
+    wasm_func *silent = wasm_instance_func(inst, "silent");
+    /* 1000 rounds of ~100 units each: 100 times the budget in all, but
+     * never more than ~100 between two ticks. */
+    wasm_instance_set_fuel_refill(inst, 500);
+    wasm_val a = i32(1000);
+    assert_int_equal(wasm_call(inst, ticking, &a, 1, NULL, 0, &err), WASM_OK);
+    assert_int_equal(ticks, 1000);
+    /* The same work without host calls runs out. */
+    assert_int_equal(wasm_call(inst, silent, &a, 1, NULL, 0, &err), WASM_ERR_TRAP);
+    assert_int_equal(err.trap, WASM_TRAP_FUEL);
+    /* Without the refill, fuel is a total again: 1000 units do not last
+     * 1000 rounds. */
+    wasm_instance_set_fuel_refill(inst, 0);
+    wasm_instance_set_fuel(inst, 1000);
+    ticks = 0;
+    assert_int_equal(wasm_call(inst, ticking, &a, 1, NULL, 0, &err), WASM_ERR_TRAP);
+    assert_int_equal(err.trap, WASM_TRAP_FUEL);
+    assert_true(ticks < 20);
+    wasm_instance_free(inst);
+    wasm_linker_free(l);
+    wasm_module_free(m);
+}
+
 /* ---- host functions ----------------------------------------------------- */
 
 static wasm_trap host_add(wasm_instance *caller, void *env, wasm_slot *s)
@@ -437,6 +481,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_start_function_fuel),
         cmocka_unit_test(test_interrupt_from_another_thread),
         cmocka_unit_test(test_fuel),
+        cmocka_unit_test(test_fuel_refill),
         cmocka_unit_test(test_host_functions),
         cmocka_unit_test(test_unlinkable),
         cmocka_unit_test(test_memory_and_globals),
