@@ -27,6 +27,7 @@ PACKAGES=(
   python3                                   # end-to-end test orchestration
   socat netcat-openbsd curl openssl         # peers in end-to-end tests
   shadowsocks-libev tor obfs4proxy          # real peers: Shadowsocks, Tor
+  rustc libstd-rust-dev-wasm32              # real Rust wasm32-wasi modules (tests)
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
