@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "options.h"
 #include "server.h"
 #include "front/front.h"
 
@@ -36,6 +37,9 @@ static const char pt_usage[] =
     "options:\n"
     "  -t, --transport NAME=FILE.wasm[:CONFIG]  a transport (repeatable)\n"
     "  --max-memory PAGES                       linear memory cap per connection\n"
+    "  --max-spin N                             end a connection whose module runs N\n"
+    "                                           loop iterations without calling the\n"
+    "                                           host (default 2^31, 0: no limit)\n"
     "  --timeout MS                             SOCKS5/ExtORPort handshake limit\n"
     "                                           (default 10000)\n"
     "  -v, -vv                                  more LOG lines\n";
@@ -69,6 +73,7 @@ int cmd_pt(int argc, char **argv)
     size_t n = 0;
     int verbose = 0, rc = 2;
     unsigned long pages = 0, timeout = 0;
+    uint64_t spin = 0; /* 0: the library default */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -85,7 +90,8 @@ int cmd_pt(int argc, char **argv)
             continue;
         }
         bool known = !strcmp(a, "-t") || !strcmp(a, "--transport") ||
-                     !strcmp(a, "--max-memory") || !strcmp(a, "--timeout");
+                     !strcmp(a, "--max-memory") || !strcmp(a, "--timeout") ||
+                     !strcmp(a, "--max-spin");
         if (!known) {
             cli_error("pt: unknown option '%s'", a);
             fputs(pt_usage, stderr);
@@ -102,6 +108,9 @@ int cmd_pt(int argc, char **argv)
                 cli_error("pt: --max-memory wants a page count from 1 to 65536");
                 goto out;
             }
+        } else if (!strcmp(a, "--max-spin")) {
+            if (!cli_parse_spin("pt", v, &spin))
+                goto out;
         } else if (!strcmp(a, "--timeout")) {
             timeout = strtoul(v, &end, 10);
             if (*end || !timeout || timeout > 600000) {
@@ -155,6 +164,7 @@ int cmd_pt(int argc, char **argv)
         .transports = ts,
         .ntransports = n,
         .water = {.max_memory_pages = (uint32_t)pages,
+                  .spin_fuel = spin,
                   .log_level = verbose >= 2 ? WATER_LOG_DEBUG
                              : verbose     ? WATER_LOG_INFO : WATER_LOG_WARN},
         .out = stdout,

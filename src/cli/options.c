@@ -106,16 +106,8 @@ int cli_parse(int argc, char **argv, const char *usage, const char *const *allow
                 return -1;
             }
             o->max_memory_pages = (uint32_t)pages;
-        } else if (!strcmp(name, "max-spin")) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(v, &end, 10);
-            if (*end || end == v || *v == '-' || errno == ERANGE) {
-                cli_error("%s: --max-spin wants a count of loop iterations (0: no limit)",
-                          argv[0]);
-                return -1;
-            }
-            o->spin_fuel = n ? (uint64_t)n : UINT64_MAX;
+        } else if (!strcmp(name, "max-spin") && !cli_parse_spin(argv[0], v, &o->spin_fuel)) {
+            return -1;
         }
     }
     if (!o->transport) {
@@ -124,6 +116,19 @@ int cli_parse(int argc, char **argv, const char *usage, const char *const *allow
         return -1;
     }
     return 0;
+}
+
+bool cli_parse_spin(const char *cmd, const char *v, uint64_t *spin_fuel)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end || end == v || *v == '-' || errno == ERANGE) {
+        cli_error("%s: --max-spin wants a count of loop iterations (0: no limit)", cmd);
+        return false;
+    }
+    *spin_fuel = n ? (uint64_t)n : UINT64_MAX;
+    return true;
 }
 
 void cli_options_free(cli_options *o)

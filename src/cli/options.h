@@ -36,6 +36,9 @@ typedef struct cli_options {
 int cli_parse(int argc, char **argv, const char *usage, const char *const *allowed,
               cli_options *o);
 void cli_options_free(cli_options *o);
+/* --max-spin's value: a count, 0 for no limit (UINT64_MAX in
+ * water_options.spin_fuel). Prints the error and returns false if bad. */
+bool cli_parse_spin(const char *cmd, const char *v, uint64_t *spin_fuel);
 
 /* Reads the config of -c (*config = NULL without one; a .json config is
  * checked first so that its errors name a line). Prints the error and

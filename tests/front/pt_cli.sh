@@ -71,6 +71,15 @@ out=$(env -i $V=1 TOR_PT_STATE_LOCATION="$STATE" TOR_PT_CLIENT_TRANSPORTS=water 
 [ "$out" = "VERSION 1
 ENV-ERROR transport name 'bad-name' is not a C identifier" ] && ok "bad transport name" ||
     bad "bad transport name: $out"
+for opt in "--max-spin lots" "--max-spin -5" "--max-memory 0"; do
+    if out=$(timeout 10 "$WATER" pt -t "water=$XOR" $opt </dev/null 2>&1); then
+        bad "pt $opt accepted"
+    elif grep -q "pt: ${opt%% *} wants" <<<"$out"; then
+        ok "pt $opt refused: $out"
+    else
+        bad "pt $opt: unclear error: $out"
+    fi
+done
 [ ! -e "$STATE" ] && ok "nothing written by failed runs" || bad "state dir created by a failed run"
 
 # The "ORPort": an HTTP server with a 4 MiB file.
