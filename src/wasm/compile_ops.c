@@ -964,8 +964,12 @@ static address address_operand(compiler *c, uint32_t pos, bool load)
     if (at == NO_POS || v->kind != K_TEMP || c->last_dst != OPND(at, 1) ||
         c->last_dst_height != pos || c->code[OPND(at, 1)] != v->slot)
         return (address){0, 1, {operand_slot(c, pos)}};
-    uint32_t a = c->code[OPND(at, 2)], b = c->code[OPND(at, 3)], x, sh;
+    /* Operand words are read only once the op is known to have them: the
+     * last op may be shorter and end the code array. */
+    uint32_t a, b, x, sh;
     if (op_at(c, at, IOP_f_i32_shl_i32_add_ib)) { /* dst x s base */
+        a = c->code[OPND(at, 2)];
+        b = c->code[OPND(at, 3)];
         uint32_t base = c->code[OPND(at, 4)];
         drop_last(c);
         return (address){4, 3, {base, a, b & 31}};
@@ -974,6 +978,8 @@ static address address_operand(compiler *c, uint32_t pos, bool load)
                   : op_at(c, at, IOP_op_i32_add)     ? 2 : 0;
     if (!form)
         return (address){0, 1, {operand_slot(c, pos)}};
+    a = c->code[OPND(at, 2)];
+    b = c->code[OPND(at, 3)];
     drop_last(c);
     if (form == 1 && a == home(c, pos) && take_shl(c, a, &x, &sh))
         return (address){3, 3, {x, sh, b}};
