@@ -336,12 +336,17 @@ static void emit_binary(compiler *c, const simple_op *s, uint8_t byte, bool comm
     pop_expect(c, s->in);
     uint32_t pa = c->vs_n, pb = pa + 1;
     if (reachable(c)) {
+        bool swapped = false;
         if (commutative && c->vs[pa].kind == K_CONST && c->vs[pb].kind != K_CONST) {
             vval t = c->vs[pa];
             c->vs[pa] = c->vs[pb];
             c->vs[pb] = t;
+            swapped = true;
         }
-        if (c->vs[pb].kind == K_CONST && is_identity(byte, c->vs[pb].imm)) {
+        /* (A temp swapped down from pb still lives in pb's home slot, which
+         * the next value pushed overwrites: it is not "where it is".) */
+        if (c->vs[pb].kind == K_CONST && is_identity(byte, c->vs[pb].imm) &&
+            !(swapped && c->vs[pa].kind == K_TEMP)) {
             c->vs_n = pb; /* the result is a, where it is */
             return;
         }
