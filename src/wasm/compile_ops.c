@@ -289,9 +289,13 @@ static bool emit_loadop(compiler *c, const simple_op *s, uint32_t pa)
         bool xa, xb;
         ll_address(c, a_at, a_op - lo->load, wa, &xa);
         ll_address(c, b_at, b_op - lo->load, wb, &xb);
+        /* The op between runs first after the fusion: not if it writes the
+         * first address, or the first load's value itself (a unary op on it
+         * in place, such as f64.nearest of the loaded value). */
         if (mid && (nm > 8 || c->code[OPND(m_at, 1)] == wa[0] ||
-                    (xa && c->code[OPND(m_at, 1)] == wa[1])))
-            return false; /* the op between writes the first address */
+                    (xa && c->code[OPND(m_at, 1)] == wa[1]) ||
+                    c->code[OPND(m_at, 1)] == va->slot))
+            return false;
         if (mid)
             memcpy(m, c->code + m_at, nm * sizeof *m);
         for (uint32_t i = 0; i < 2 + mid; i++)
