@@ -340,6 +340,7 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
     wasm_slot *nfp;
     const uint32_t *ret_pc;
     uint64_t acc = 0; /* the accumulator (code.h) */
+    unsigned poll_bits;
 
 /* Write a result of slot field f to slot operand i: always all 64 bits
  * (32-bit values zero-extended), so that a copy's 64-bit read of the slot
@@ -405,14 +406,22 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
             inst->fuel--;                                                     \
         }                                                                     \
     } while (0)
-/* Jumps by the offset stored at word pointer w; backward jumps poll. */
+/* Backward jumps (off < 0) poll: one load and test, no branch on the
+ * jump's direction, so a loop's back edge costs no extra taken jump; the
+ * rare poll runs out of line at `polled` and then dispatches pc. */
+#define POLL_BACK(off)                                                        \
+    do {                                                                      \
+        poll_bits = atomic_load_explicit(&inst->poll, memory_order_relaxed);  \
+        if (unlikely((0u - ((uint32_t)(off) >> 31)) & poll_bits))            \
+            goto polled;                                                      \
+    } while (0)
+/* Jumps by the offset stored at word pointer w. */
 #define JUMP(w)                                                               \
     do {                                                                      \
         const uint32_t *w_ = (w);                                             \
         int32_t off_ = (int32_t)*w_;                                          \
         pc = w_ + off_;                                                       \
-        if (off_ < 0)                                                         \
-            POLL();                                                           \
+        POLL_BACK(off_);                                                      \
         DISPATCH();                                                           \
     } while (0)
 
@@ -509,8 +518,7 @@ L_br_add2_eqz32: {
         const uint32_t *e_ = WP(3 + (skip) + 2 * (i_ < n_ ? i_ : n_));        \
         int32_t off_ = (int32_t)e_[0];                                        \
         pc = e_ + off_;                                                       \
-        if (off_ < 0)                                                         \
-            POLL();                                                           \
+        POLL_BACK(off_);                                                      \
         DISPATCH_TO(e_[1]);                                                   \
     } while (0)
 L_br_table:
@@ -538,6 +546,14 @@ L_return1:
     RETURN();
 L_return0:
     RETURN();
+
+polled: /* a back edge saw poll_bits != 0 (as POLL) */
+    if (poll_bits & WASM_POLL_INTERRUPT)
+        TRAP(WASM_TRAP_INTERRUPTED);
+    if (inst->fuel == 0)
+        TRAP(WASM_TRAP_FUEL);
+    inst->fuel--;
+    DISPATCH();
 
 L_call:
     callee = (const wasm_code *)(uintptr_t)IMM_u64(WP(1));

@@ -12,4 +12,12 @@
       (local.set $i (i32.sub (local.get $i) (i32.const 1)))
       (br $l)))
     (local.get $n))
+  ;; back edges of other kinds, each spinning until fuel runs out: a br_table
+  ;; (its default and an entry), a fused add + compare + br_if (br_add_*)
+  (func (export "spin_table") (param $i i32)
+    (loop $l (br_table $l $l (local.get $i))))
+  (func (export "spin_if") (param $i i32)
+    (loop $l
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                        (i32.const 0)))))
 )

@@ -186,6 +186,19 @@ static void test_fuel(void **state)
     a = i32(100000);
     assert_int_equal(wasm_call(inst, count, &a, 1, &r, 1, &err), WASM_ERR_TRAP);
     assert_int_equal(err.trap, WASM_TRAP_FUEL);
+    /* Every kind of back edge takes fuel (a branch's poll tests the sign
+     * of its offset and every poll bit). */
+    const char *spins[] = {"spin_table", "spin_if"};
+    int32_t args[] = {0, 1, 5};
+    for (size_t k = 0; k < sizeof spins / sizeof spins[0]; k++) {
+        for (size_t j = 0; j < sizeof args / sizeof args[0]; j++) {
+            wasm_func *f = wasm_instance_func(inst, spins[k]);
+            a = i32(args[j]);
+            wasm_instance_set_fuel(inst, 1000);
+            assert_int_equal(wasm_call(inst, f, &a, 1, NULL, 0, &err), WASM_ERR_TRAP);
+            assert_int_equal(err.trap, WASM_TRAP_FUEL);
+        }
+    }
     wasm_instance_free(inst);
     wasm_module_free(m);
 }
