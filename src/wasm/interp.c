@@ -331,6 +331,10 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
     uint64_t mem_size = inst->memory ? inst->memory->size : 0;
 #endif
     wasm_frame *const entry_top = ctx->frame_top;
+    /* ctx->frame_top, kept in a register: every push and pop also stores
+     * it to ctx (a guard-page fault and nested entries read it there), but
+     * returns and calls never wait for a load of it */
+    wasm_frame *ftop = entry_top;
     wasm_frame *frame_limit = entry_top + inst->max_call_depth;
     if (frame_limit > ctx->frames_end || frame_limit < entry_top)
         frame_limit = ctx->frames_end;
@@ -429,9 +433,10 @@ static wasm_trap run(wasm_instance *inst, const wasm_code *entry_code,
      * predict, and no jump to a shared tail. */
 #define RETURN()                                                              \
     do {                                                                      \
-        if (ctx->frame_top == entry_top)                                      \
+        if (ftop == entry_top)                                                \
             return WASM_TRAP_NONE;                                            \
-        wasm_frame *fr_ = --ctx->frame_top;                                   \
+        wasm_frame *fr_ = --ftop;                                             \
+        ctx->frame_top = ftop;                                                \
         pc = fr_->ret_pc;                                                     \
         fp = fr_->fp;                                                         \
         RELOAD_MEM();                                                         \
@@ -560,11 +565,12 @@ L_call:
     nfp = fp + W(3);
     ret_pc = pc + WASM_HANDLER_WORDS + 3;
 do_call:
-    if (unlikely(nfp + callee->nslots > stack_end || ctx->frame_top >= frame_limit))
+    if (unlikely(nfp + callee->nslots > stack_end || ftop >= frame_limit))
         TRAP(WASM_TRAP_STACK_EXHAUSTED);
     POLL();
     {
-        wasm_frame *fr = ctx->frame_top++;
+        wasm_frame *fr = ftop++;
+        ctx->frame_top = ftop;
         fr->ret_pc = ret_pc;
         fr->fp = fp;
         fr->code = callee;
@@ -1063,7 +1069,7 @@ L_ref_func:
 trapped:
     /* The function running now is the callee of the newest frame record. */
     if (!ctx->trap_code) { /* innermost trap wins */
-        ctx->trap_code = ctx->frame_top > entry_top ? ctx->frame_top[-1].code : entry_code;
+        ctx->trap_code = ftop > entry_top ? ftop[-1].code : entry_code;
         ctx->trap_inst = inst;
     }
     ctx->frame_top = entry_top;
