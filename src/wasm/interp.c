@@ -484,7 +484,7 @@ L_br_add_nez32: {
     uint32_t x_ = S(2).u32 + W(3);
     SET_u32(1, x_);
     ACC_u32(x_);
-    if (x_)
+    if (likely(x_))
         JUMP(WP(4));
     NEXT(5);
 }
@@ -492,7 +492,7 @@ L_br_add_eqz32: {
     uint32_t x_ = S(2).u32 + W(3);
     SET_u32(1, x_);
     ACC_u32(x_);
-    if (!x_)
+    if (likely(!x_))
         JUMP(WP(4));
     NEXT(5);
 }
@@ -501,7 +501,7 @@ L_br_add2_nez32: {
     uint32_t x_ = S(5).u32 + W(6);
     SET_u32(4, x_);
     ACC_u32(x_);
-    if (x_)
+    if (likely(x_))
         JUMP(WP(7));
     NEXT(8);
 }
@@ -510,7 +510,7 @@ L_br_add2_eqz32: {
     uint32_t x_ = S(5).u32 + W(6);
     SET_u32(4, x_);
     ACC_u32(x_);
-    if (!x_)
+    if (likely(!x_))
         JUMP(WP(7));
     NEXT(8);
 }
@@ -910,14 +910,15 @@ L_ref_func:
         NEXT(3 + IMMW_##cin);                                                 \
     }
 /* dst = src + k, then compare dst with b (read after dst is written: b may
- * be dst). */
+ * be dst). These end loops (a counter's step and test before the back
+ * edge), so the jump is laid out as the likely path. */
 #define BR_ADD_H_I32(id, cin, expr)                                           \
     L_br_add_##id: {                                                          \
         uint32_t x_ = S(2).u32 + W(3);                                        \
         SET_u32(1, x_);                                                       \
         ACC_u32(x_);                                                          \
         __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = S(4).cin;    \
-        if (expr)                                                             \
+        if (likely(expr))                                                     \
             JUMP(WP(5));                                                     \
         NEXT(6);                                                              \
     }                                                                         \
@@ -926,7 +927,7 @@ L_ref_func:
         SET_u32(1, x_);                                                       \
         ACC_u32(x_);                                                          \
         __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = IMM_##cin(WP(4)); \
-        if (expr)                                                             \
+        if (likely(expr))                                                     \
             JUMP(WP(5));                                                     \
         NEXT(6);                                                              \
     }                                                                         \
@@ -944,7 +945,7 @@ L_ref_func:
         SET_u32(4, x_);                                                       \
         ACC_u32(x_);                                                          \
         __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = S(7).cin;    \
-        if (expr)                                                             \
+        if (likely(expr))                                                     \
             JUMP(WP(8));                                                      \
         NEXT(9);                                                              \
     }                                                                         \
@@ -954,7 +955,7 @@ L_ref_func:
         SET_u32(4, x_);                                                       \
         ACC_u32(x_);                                                          \
         __typeof__(fp[0].cin) A = (__typeof__(fp[0].cin))x_, B = IMM_##cin(WP(7)); \
-        if (expr)                                                             \
+        if (likely(expr))                                                     \
             JUMP(WP(8));                                                      \
         NEXT(9);                                                              \
     }
