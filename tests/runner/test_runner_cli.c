@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "free_port.h"
+#include "../common/free_port.h"
 
 #define CLIENTS 50
 #define PER_CLIENT (64 * 1024)

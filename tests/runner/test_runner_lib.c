@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "free_port.h"
+#include "../common/free_port.h"
 
 static const char *module_dir;
 

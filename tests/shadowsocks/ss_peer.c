@@ -29,6 +29,7 @@
  */
 #define _GNU_SOURCE
 #include "ss_native.h"
+#include "../common/free_port.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -335,42 +336,14 @@ static int cmd_expect_close(const char *addr, long timeout_ms)
 
 /* ---- ports ------------------------------------------------------------------ */
 
-/* A port that was free a moment ago, for programs that want one given.
- * Chosen below the kernel's ephemeral range, so that no outgoing
- * connection of a test running in parallel can take it before the program
- * binds it (CI saw ss-local lose a port that way). */
+/* A port that was free a moment ago, for programs that want one given
+ * (below the ephemeral range: tests/common/free_port.h). */
 static int cmd_port(void)
 {
-    int lo = 32768;
-    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-    if (f != NULL) {
-        if (fscanf(f, "%d", &lo) != 1)
-            lo = 32768;
-        fclose(f);
-    }
-    if (lo > 12000) {
-        srand((unsigned)getpid() ^ (unsigned)time(NULL));
-        for (int i = 0; i < 200; i++) {
-            int port = 10000 + rand() % (lo - 10000);
-            struct sockaddr_in a = {.sin_family = AF_INET,
-                                    .sin_port = htons((uint16_t)port),
-                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-            int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
-            if (fd >= 0)
-                close(fd);
-            if (ok) {
-                printf("%d\n", port);
-                return 0;
-            }
-        }
-    }
-    int port;
-    int fd = listen_on("127.0.0.1:0", &port);
-    if (fd < 0)
+    unsigned port = free_port();
+    if (port == 0)
         return 1;
-    close(fd);
-    printf("%d\n", port);
+    printf("%u\n", port);
     return 0;
 }
 

@@ -2,8 +2,8 @@
  *
  * Chosen below the kernel's ephemeral range, so that no outgoing connection
  * of a test running in parallel can take it before the child binds it. */
-#ifndef TESTS_RUNNER_FREE_PORT_H
-#define TESTS_RUNNER_FREE_PORT_H
+#ifndef TESTS_COMMON_FREE_PORT_H
+#define TESTS_COMMON_FREE_PORT_H
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
